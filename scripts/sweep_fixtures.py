@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Regenerates wandb-sweep's conformance fixtures with W&B's own sweeps engine (0.3.0).
+
+Usage: scripts/sweep_fixtures.py SHARED_DIR
+  SHARED_DIR holds conformance/{cases,corpus} and tools/sweeps-oracle (set it up first with
+  tools/sweeps-oracle/setup.sh; SWEEPS_ORACLE_HOME as that script says).
+
+Writes, under wandb-sweep/tests/fixtures/:
+  cases/*.yaml, corpus/*.yaml   copies of the inputs (plus CORPUS.md, their provenance)
+  oracle/<set>-<name>.json      what the engine says of each file: verdict, messages, the
+                                reasons it later fails, filled defaults, and the grid (size and
+                                first points) with `method` forced to grid
+CI never runs this; it only reads the committed output.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "wandb-sweep", "tests", "fixtures")
+
+
+def oracle(shared, paths):
+    script = os.path.join(shared, "tools", "sweeps-oracle", "oracle.py")
+    cmd = [sys.executable, script, "--engine", "0.3.0", "--grid-first", "20", "--compact"] + paths
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    if len(paths) == 1:
+        return lines
+    assert len(lines) == len(paths), "oracle printed a different number of results"
+    return lines
+
+
+def force_grid(text):
+    if re.search(r"^method\s*:.*$", text, flags=re.M):
+        return re.sub(r"^method\s*:.*$", "method: grid", text, count=1, flags=re.M)
+    return text.rstrip("\n") + "\nmethod: grid\n"
+
+
+def later_failures(o):
+    """Why the engine fails after accepting the config (empty when it does not)."""
+    reasons = []
+    if o.get("params_error"):
+        reasons.append("engine: " + o["params_error"])
+    if o.get("grid_error"):
+        reasons.append("grid: " + o["grid_error"])
+    hb = o.get("hyperband") or {}
+    if hb.get("error"):
+        reasons.append("hyperband: " + hb["error"])
+    if o.get("bayes_error"):
+        reasons.append("bayes: " + o["bayes_error"])
+    if (o.get("client_fill") or {}).get("error"):
+        reasons.append("client: " + o["client_fill"]["error"])
+    if (o.get("yaml") or {}).get("duplicate_keys"):
+        reasons.append("yaml: duplicate keys " + json.dumps(o["yaml"]["duplicate_keys"]))
+    return reasons
+
+
+def main():
+    shared = os.path.abspath(sys.argv[1])
+    conf = os.path.join(shared, "conformance")
+    os.makedirs(os.path.join(OUT, "oracle"), exist_ok=True)
+    for set_name in ("cases", "corpus"):
+        src = os.path.join(conf, set_name)
+        dst = os.path.join(OUT, set_name)
+        os.makedirs(dst, exist_ok=True)
+        names = sorted(f for f in os.listdir(src) if f.endswith(".yaml"))
+        for n in names:
+            shutil.copy(os.path.join(src, n), os.path.join(dst, n))
+        if set_name == "corpus":
+            shutil.copy(os.path.join(conf, "CORPUS.md"), os.path.join(dst, "CORPUS.md"))
+        paths = [os.path.join(dst, n) for n in names]
+        plain = oracle(shared, paths)
+        with tempfile.TemporaryDirectory() as tmp:
+            gpaths = []
+            for n, p in zip(names, paths):
+                g = os.path.join(tmp, n)
+                with open(p, encoding="utf-8") as f, open(g, "w", encoding="utf-8") as w:
+                    w.write(force_grid(f.read()))
+                gpaths.append(g)
+            grid = oracle(shared, gpaths)
+        for n, o, g in zip(names, plain, grid):
+            fixture = {
+                "file": f"{set_name}/{n}",
+                "engine_version": o.get("engine_version"),
+                "valid": o["valid"],
+                "errors": o.get("errors", []),
+                "later_failures": later_failures(o),
+                "filled": o.get("filled"),
+                "grid_size": g.get("grid_size"),
+                "grid_first": g.get("grid_first", []),
+                "grid_error": g.get("grid_error"),
+            }
+            name = f"{set_name}-{n[:-5]}.json"
+            with open(os.path.join(OUT, "oracle", name), "w", encoding="utf-8") as w:
+                json.dump(fixture, w, indent=1, sort_keys=True)
+                w.write("\n")
+        print(f"{set_name}: {len(names)} files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+//! `wandb-rs`: the command line of wandb-rs.
+//!
+//! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
+//! grid, `wandb-rs sweep schema` prints the JSON Schema. Exit codes: 0 success (all files
+//! valid), 1 invalid config, 2 usage or I/O error.
+
+mod output;
+mod sweep;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// wandb-rs: a typed Weights & Biases toolkit.
+#[derive(Debug, Parser)]
+#[command(name = "wandb-rs", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check, count and enumerate sweep configs.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
+}
+
+/// How a command ended; mapped to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Everything was valid (exit 0).
+    Ok,
+    /// A config was invalid (exit 1).
+    Invalid,
+    /// A file could not be read or written (exit 2).
+    IoError,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Sweep(cmd) => sweep::run(cmd),
+    };
+    match outcome {
+        Outcome::Ok => ExitCode::SUCCESS,
+        Outcome::Invalid => ExitCode::from(1),
+        Outcome::IoError => ExitCode::from(2),
+    }
+}

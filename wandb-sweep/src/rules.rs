@@ -1,0 +1,408 @@
+//! The semantic rules of a sweep config, checked on the typed model at every nesting level.
+//!
+//! Shape errors (unknown keys, wrong types) are found while decoding; these rules cover what the
+//! engine checks afterwards and what it only trips over once the sweep runs.
+
+use crate::config::{EarlyTerminate, Hyperband, Method, SchedulerEngine, SweepConfig};
+use crate::decode::SourceMap;
+use crate::diagnostic::Diagnostic;
+use crate::distribution::Distribution;
+use crate::grid::{Grid, GridKey};
+
+use crate::parameter::{Parameter, Parameters};
+use crate::value::{Number, Value};
+
+/// Collects rule violations; locations come from the source map (none for configs built in code).
+struct Rules<'a> {
+    map: &'a SourceMap,
+    out: Vec<Diagnostic>,
+    grid: bool,
+}
+
+impl Rules<'_> {
+    fn error(&mut self, path: &str, message: String) {
+        let loc = self.map.value(path);
+        self.out.push(Diagnostic::error(path, loc, message));
+    }
+
+    fn warning(&mut self, path: &str, message: String) {
+        let loc = self.map.value(path);
+        self.out.push(Diagnostic::warning(path, loc, message));
+    }
+}
+
+/// Checks every rule; returns the diagnostics found.
+pub(crate) fn check(config: &SweepConfig, map: &SourceMap) -> Vec<Diagnostic> {
+    let mut r = Rules {
+        map,
+        out: Vec::new(),
+        grid: config.method == Method::Grid,
+    };
+    parameters(&mut r, &config.parameters, "parameters");
+    top_level(&mut r, config);
+    if let Some(EarlyTerminate::Hyperband(hb)) = &config.early_terminate {
+        hyperband(&mut r, config, hb);
+    }
+    if r.grid {
+        grid(&mut r, config);
+    }
+    r.out
+}
+
+fn parameters(r: &mut Rules<'_>, params: &Parameters, path: &str) {
+    for (name, p) in params {
+        let p_path = format!("{path}.{name}");
+        match p {
+            Parameter::Nested { parameters: inner } => {
+                parameters(r, inner, &format!("{p_path}.parameters"));
+            }
+            _ => parameter(r, p, &p_path),
+        }
+    }
+}
+
+fn parameter(r: &mut Rules<'_>, p: &Parameter, path: &str) {
+    let Some(dist) = p.distribution() else { return };
+    values(r, p, path);
+    bounds(r, p, dist, path);
+    shape(r, p, path);
+    if let Some(new) = dist.replacement() {
+        deprecated(r, p, dist, new, path);
+    }
+    if r.grid && !dist.is_grid_enumerable() {
+        let msg = if dist == Distribution::CategoricalWProbabilities {
+            "grid search cannot use probabilities (the engine stops with an error): remove \
+             `probabilities`, or use method random"
+                .to_owned()
+        } else {
+            format!(
+                "grid search cannot enumerate `{dist}` (the engine stops with an error once the \
+                 sweep starts): list the points with `values: [...]`, use int_uniform or \
+                 q_uniform, or switch to method random or bayes"
+            )
+        };
+        r.error(path, msg);
+    }
+}
+
+fn values(r: &mut Rules<'_>, p: &Parameter, path: &str) {
+    let (values, probs) = match p {
+        Parameter::Categorical { values } => (values, None),
+        Parameter::CategoricalWProbabilities {
+            values,
+            probabilities,
+        } => (values, Some(probabilities)),
+        _ => return,
+    };
+    let v_path = format!("{path}.values");
+    if values.is_empty() {
+        r.error(
+            &v_path,
+            "needs at least one value, e.g. `values: [0.1, 0.01]`".into(),
+        );
+    }
+    if r.grid && probs.is_none() {
+        duplicate_values(r, values, &v_path);
+    }
+    if let Some(probs) = probs {
+        probabilities(r, probs, values.len(), &format!("{path}.probabilities"));
+    }
+}
+
+fn duplicate_values(r: &mut Rules<'_>, values: &[Value], path: &str) {
+    let mut seen: Vec<(GridKey, usize)> = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let key = GridKey::of(v);
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            let msg = format!(
+                "{v} is the same grid point as {} (values[{first}]); the grid runs it once. \
+                 Remove the duplicate",
+                values[*first]
+            );
+            r.warning(&format!("{path}[{i}]"), msg);
+        } else {
+            seen.push((key, i));
+        }
+    }
+}
+
+fn probabilities(r: &mut Rules<'_>, probs: &[Number], n_values: usize, path: &str) {
+    if probs.len() != n_values {
+        let msg = format!(
+            "has {} entries but `values` has {n_values}: give one probability per value",
+            probs.len()
+        );
+        r.error(path, msg);
+    }
+    for (i, p) in probs.iter().enumerate() {
+        if p.as_f64() < 0.0 || p.as_f64().is_nan() {
+            r.error(
+                &format!("{path}[{i}]"),
+                format!("probability {p} is negative; use a value >= 0"),
+            );
+        }
+    }
+    let sum: f64 = probs.iter().map(|p| p.as_f64()).sum();
+    if (sum - 1.0).abs() > 1e-8 + 1e-5 {
+        r.error(
+            path,
+            format!("probabilities sum to {sum}; they must sum to 1"),
+        );
+    }
+}
+
+fn bounds(r: &mut Rules<'_>, p: &Parameter, dist: Distribution, path: &str) {
+    let Some((min, max)) = p.bounds() else { return };
+    if !less(min.as_f64(), max.as_f64()) {
+        let msg = format!("min {min} must be less than max {max}; swap or fix the bounds");
+        r.error(&format!("{path}.min"), msg);
+    }
+    let log_values = matches!(
+        dist,
+        Distribution::LogUniformValues
+            | Distribution::QLogUniformValues
+            | Distribution::InvLogUniformValues
+    );
+    if log_values && !less(0.0, min.as_f64()) {
+        let msg =
+            format!("min {min} must be greater than 0 for `{dist}` (a log scale); use e.g. 1e-6");
+        r.error(&format!("{path}.min"), msg);
+    }
+}
+
+/// `q`, `sigma`, `a` and `b` ranges.
+fn shape(r: &mut Rules<'_>, p: &Parameter, path: &str) {
+    let (q, sigma, a, b) = match *p {
+        Parameter::QUniform { q, .. }
+        | Parameter::QLogUniform { q, .. }
+        | Parameter::QLogUniformValues { q, .. } => (q, None, None, None),
+        Parameter::Normal { sigma, .. } | Parameter::LogNormal { sigma, .. } => {
+            (None, sigma, None, None)
+        }
+        Parameter::QNormal { sigma, q, .. } | Parameter::QLogNormal { sigma, q, .. } => {
+            (q, sigma, None, None)
+        }
+        Parameter::Beta { a, b } => (None, None, a, b),
+        Parameter::QBeta { a, b, q } => (q, None, a, b),
+        _ => return,
+    };
+    if let Some(q) = q.filter(|q| !less(0.0, q.as_f64())) {
+        r.error(
+            &format!("{path}.q"),
+            format!("q {q} must be greater than 0, e.g. `q: 1`"),
+        );
+    }
+    for (key, v) in [("sigma", sigma), ("a", a), ("b", b)] {
+        let Some(v) = v else { continue };
+        let x = v.as_f64();
+        let p = format!("{path}.{key}");
+        if x.is_nan() || x < 0.0 {
+            r.error(&p, format!("{key} {v} must be 0 or greater"));
+        } else if x == 0.0 {
+            r.warning(
+                &p,
+                format!(
+                    "{key} 0 is accepted but the engine then samples NaN; use a positive {key}"
+                ),
+            );
+        }
+    }
+}
+
+fn deprecated(r: &mut Rules<'_>, p: &Parameter, dist: Distribution, new: Distribution, path: &str) {
+    let Some((min, max)) = p.bounds() else { return };
+    let (lo, hi) = if dist == Distribution::InvLogUniform {
+        ((-max.as_f64()).exp(), (-min.as_f64()).exp())
+    } else {
+        (min.as_f64().exp(), max.as_f64().exp())
+    };
+    let msg = format!(
+        "`{dist}` takes base-e exponents as min/max and W&B rejects it: use \
+         `distribution: {new}` with the limit values min: {}, max: {}",
+        short(lo),
+        short(hi)
+    );
+    r.error(&format!("{path}.distribution"), msg);
+}
+
+fn top_level(r: &mut Rules<'_>, c: &SweepConfig) {
+    let search_space = c
+        .scheduler
+        .as_ref()
+        .and_then(|s| s.search_space.as_deref())
+        .is_some_and(|s| !s.is_empty());
+    if c.parameters.is_empty() && !search_space && r.map.is_empty() {
+        r.error(
+            "parameters",
+            "no parameters: add the hyperparameters to search".into(),
+        );
+    }
+    metrics(r, c);
+    scheduler(r, c);
+    if c.method == Method::Bayes {
+        if c.metric.is_none() {
+            let msg = "bayes search needs `metric` (name and goal) to optimise; add it or use method random";
+            r.error("method", msg.into());
+        }
+        if !c.parameters.is_empty() && !has_searchable(&c.parameters) {
+            let msg = "bayes search needs at least one parameter that varies; all are constants";
+            r.error("parameters", msg.into());
+        }
+    }
+}
+
+fn has_searchable(params: &Parameters) -> bool {
+    params.values().any(|p| match p {
+        Parameter::Nested { parameters } => has_searchable(parameters),
+        Parameter::Constant { .. } => false,
+        _ => true,
+    })
+}
+
+fn metrics(r: &mut Rules<'_>, c: &SweepConfig) {
+    let Some(ms) = &c.metrics else { return };
+    if c.metric.is_some() {
+        r.error(
+            "metrics",
+            "use either `metric` or `metrics`, not both".into(),
+        );
+    }
+    if ms.len() < 2 {
+        r.error(
+            "metrics",
+            "`metrics` needs at least two metrics; use `metric` for one".into(),
+        );
+    }
+    if c.method != Method::Custom {
+        r.error(
+            "metrics",
+            "`metrics` needs `method: custom` (an external scheduler)".into(),
+        );
+    }
+}
+
+fn scheduler(r: &mut Rules<'_>, c: &SweepConfig) {
+    let Some(s) = &c.scheduler else { return };
+    let method_ok = match s.engine {
+        SchedulerEngine::Wandb => matches!(c.method, Method::Grid | Method::Random | Method::Bayes),
+        SchedulerEngine::Optuna | SchedulerEngine::Ax => c.method == Method::Custom,
+    };
+    if !method_ok {
+        let need = if s.engine == SchedulerEngine::Wandb {
+            "grid, random or bayes"
+        } else {
+            "custom"
+        };
+        r.error(
+            "scheduler.engine",
+            format!("this scheduler engine needs `method: {need}`"),
+        );
+    }
+    for (key, set) in [
+        ("optimizer", s.optimizer.is_some()),
+        ("search_space", s.search_space.is_some()),
+    ] {
+        if set && s.source.is_none() {
+            r.error(
+                &format!("scheduler.{key}"),
+                format!("`{key}` needs `source` in the scheduler block"),
+            );
+        }
+    }
+    if c.controller
+        .as_ref()
+        .is_some_and(|x| x.kind == crate::config::ControllerType::Local)
+    {
+        r.error(
+            "scheduler",
+            "a scheduler cannot run with a local controller; remove one of them".into(),
+        );
+    }
+    if c.early_terminate.is_some() {
+        r.error(
+            "scheduler",
+            "a scheduler cannot be combined with `early_terminate`; remove one".into(),
+        );
+    }
+}
+
+fn hyperband(r: &mut Rules<'_>, c: &SweepConfig, hb: &Hyperband) {
+    let p = "early_terminate";
+    if c.metric.is_none() {
+        r.error(
+            p,
+            "hyperband needs `metric` to compare runs; add `metric: {name: ..., goal: ...}`".into(),
+        );
+    }
+    if let Some(eta) = hb.eta.filter(|e| !less(1.0, e.as_f64())) {
+        r.error(
+            &format!("{p}.eta"),
+            format!("eta {eta} must be greater than 1, e.g. `eta: 3`"),
+        );
+    }
+    if let Some(m) = hb.min_iter.filter(|&m| m < 1) {
+        r.error(
+            &format!("{p}.min_iter"),
+            format!("min_iter {m} must be at least 1"),
+        );
+    }
+    match (hb.min_iter, hb.max_iter, hb.s) {
+        (_, Some(_), None) => {
+            let msg = "max_iter needs `s` (the number of bands; the engine fails without it): add \
+                       e.g. `s: 2`, or use `min_iter` alone";
+            r.error(&format!("{p}.max_iter"), msg.into());
+        }
+        (Some(_), Some(_), Some(_)) => {
+            let msg = "min_iter is ignored when max_iter and s are set; remove one of them";
+            r.warning(&format!("{p}.min_iter"), msg.into());
+        }
+        (None, None, _) => {
+            let msg = "hyperband needs `min_iter` (the first band), or `max_iter` with `s`";
+            r.error(p, msg.into());
+        }
+        _ => {}
+    }
+    if hb.max_iter.zip(hb.s).is_some()
+        && hb.bands().is_empty()
+        && hb.eta.is_none_or(|e| e.as_f64() > 1.0)
+    {
+        let msg = "these settings give no bands (max_iter / eta must be at least 1, and s at \
+                   least 1): raise max_iter or s";
+        r.error(&format!("{p}.max_iter"), msg.into());
+    }
+}
+
+fn grid(r: &mut Rules<'_>, c: &SweepConfig) {
+    let Ok(grid) = Grid::new(c) else { return };
+    let size = match grid.size() {
+        Ok(n) => n,
+        Err(e) => {
+            r.error("parameters", e.to_string());
+            return;
+        }
+    };
+    let Some(cap) = c.run_cap else { return };
+    if u128::from(cap) < size {
+        let msg = format!("run_cap {cap} stops the sweep after {cap} of the {size} grid points");
+        r.warning("run_cap", msg);
+    } else if u128::from(cap) > size {
+        let msg = format!(
+            "run_cap {cap} is above the grid size {size}; the sweep ends after {size} runs"
+        );
+        r.warning("run_cap", msg);
+    }
+}
+
+/// `a < b`, false when either is NaN.
+fn less(a: f64, b: f64) -> bool {
+    a < b
+}
+
+/// A float with about six significant digits, for messages.
+fn short(x: f64) -> String {
+    if x != 0.0 && !(1e-3..1e6).contains(&x.abs()) {
+        return format!("{x:.4e}");
+    }
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}

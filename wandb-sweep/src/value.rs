@@ -1,0 +1,351 @@
+//! Dynamically typed values as they appear in sweep configs (`values`, `value`, grid points).
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+/// A number that remembers whether it was written as an integer or as a float.
+///
+/// The distinction matters to W&B: `q: 5` samples integers while `q: 5.0` samples floats,
+/// and `int_uniform` bounds must be integers.
+///
+/// ```
+/// use wandb_sweep::Number;
+/// assert_eq!(Number::Int(3).as_f64(), 3.0);
+/// assert!(Number::Float(3.0).is_float());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// An integer literal such as `3`.
+    Int(i64),
+    /// A float literal such as `3.0`, `1e-5` or `.inf`.
+    Float(f64),
+}
+
+impl Number {
+    /// The value as `f64` (integers beyond 2^53 lose precision).
+    #[must_use]
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Float(f) => f,
+        }
+    }
+
+    /// True when the number was written as a float.
+    #[must_use]
+    pub fn is_float(self) -> bool {
+        matches!(self, Number::Float(_))
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(i) => write!(f, "{i}"),
+            Number::Float(x) => write_float(f, *x),
+        }
+    }
+}
+
+/// Writes a float the way Python's `repr` does for the common cases (`1.0`, `0.001`, `inf`).
+fn write_float(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
+    if x.is_nan() {
+        f.write_str("nan")
+    } else if x.is_infinite() {
+        f.write_str(if x > 0.0 { "inf" } else { "-inf" })
+    } else if x.fract() == 0.0 && x.abs() < 1e16 {
+        write!(f, "{x:.1}")
+    } else {
+        write!(f, "{x}")
+    }
+}
+
+impl From<i64> for Number {
+    fn from(v: i64) -> Self {
+        Number::Int(v)
+    }
+}
+
+impl From<f64> for Number {
+    fn from(v: f64) -> Self {
+        Number::Float(v)
+    }
+}
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Number::Int(i) => s.serialize_i64(i),
+            Number::Float(f) => s.serialize_f64(f),
+        }
+    }
+}
+
+/// Any value a sweep config can hold: the YAML/JSON data model, keeping map order.
+///
+/// ```
+/// use wandb_sweep::Value;
+/// let v = Value::from(vec![Value::from(1), Value::from("a")]);
+/// assert_eq!(v.to_string(), "[1, a]");
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    /// `null` / `~`.
+    #[default]
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer or a float.
+    Number(Number),
+    /// A string.
+    String(String),
+    /// A sequence.
+    List(Vec<Value>),
+    /// A mapping with string keys, in the order written.
+    Map(IndexMap<String, Value>),
+}
+
+impl Value {
+    /// The number inside, if this is a number (booleans are not numbers).
+    #[must_use]
+    pub fn as_number(&self) -> Option<Number> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The string inside, if this is a string.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for messages (`"a string"`, `"a list"`).
+    #[must_use]
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(Number::Int(_)) => "an integer",
+            Value::Number(Number::Float(_)) => "a float",
+            Value::String(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// Converts to a `serde_json::Value`; non-finite floats become the strings
+    /// `"nan"`, `"inf"` and `"-inf"` (JSON has no such numbers).
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Number(Number::Int(i)) => J::from(*i),
+            Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f)
+                .map_or_else(|| J::String(Number::Float(*f).to_string()), J::Number),
+            Value::String(s) => J::String(s.clone()),
+            Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// A compact, YAML-flow-like rendering used in messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::String(s) => f.write_str(s),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Number(Number::Int(v))
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Number(Number::Int(i64::from(v)))
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Number(Number::Float(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::String(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::String(v)
+    }
+}
+
+impl From<Number> for Value {
+    fn from(v: Number) -> Self {
+        Value::Number(v)
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Self {
+        Value::List(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) => n.serialize(s),
+            Value::String(v) => s.serialize_str(v),
+            Value::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any sweep config value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        i64::try_from(v)
+            .map(Value::from)
+            .map_err(|_| E::custom("integer larger than i64::MAX"))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut m = IndexMap::new();
+        while let Some((k, v)) = access.next_entry::<String, Value>()? {
+            m.insert(k, v);
+        }
+        Ok(Value::Map(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keeps_int_float_distinction_and_non_finite() {
+        let v = Value::from(vec![
+            Value::from(1),
+            Value::from(1.0),
+            Value::from(f64::INFINITY),
+        ]);
+        assert_eq!(v.to_json().to_string(), r#"[1,1.0,"inf"]"#);
+    }
+
+    #[test]
+    fn display_uses_python_like_floats() {
+        assert_eq!(Value::from(3.0).to_string(), "3.0");
+        assert_eq!(Value::from(0.001).to_string(), "0.001");
+    }
+
+    #[test]
+    fn deserializes_from_json() {
+        let v: Value = serde_json::from_str(r#"{"a": [1, 2.5, true, null, "x"]}"#).unwrap();
+        assert_eq!(v.to_string(), "{a: [1, 2.5, true, null, x]}");
+    }
+}
