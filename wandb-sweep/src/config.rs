@@ -19,7 +19,7 @@ use crate::value::{Number, Value};
 /// assert_eq!(cfg.parameters["lr"].distribution().unwrap().as_str(), "uniform");
 /// # Ok::<(), wandb_sweep::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "W&B sweep configuration")]
 pub struct SweepConfig {
@@ -141,7 +141,7 @@ impl Method {
 }
 
 /// The metric a sweep optimises.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
     /// The name of the logged metric.
@@ -198,7 +198,7 @@ pub enum ImputeWhileRunning {
 }
 
 /// Early termination of runs (`early_terminate`); only hyperband exists.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum EarlyTerminate {
     /// Hyperband: stop runs whose metric is worse than most others at a band.
@@ -206,7 +206,7 @@ pub enum EarlyTerminate {
 }
 
 /// Hyperband settings: bands from `min_iter` and `eta`, or from `max_iter`, `s` and `eta`.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hyperband {
     /// The first band, in logged metric values.
@@ -228,7 +228,7 @@ pub struct Hyperband {
 }
 
 /// Where the sweep controller runs.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
 pub struct Controller {
     /// `local` or `cloud`.
     #[serde(rename = "type")]
@@ -258,7 +258,7 @@ pub enum Kind {
 }
 
 /// An external scheduler.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scheduler {
     /// Which engine runs the search.

@@ -149,6 +149,15 @@ impl<'a> Builder<'a> {
         let loc = self.loc(span);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                if self.expecting_key() {
+                    // Keys keep their text: `on:` names a key "on", not a boolean.
+                    let node = Node {
+                        kind: NodeKind::Scalar(Value::String(text.into_owned()), None),
+                        loc,
+                    };
+                    self.remember(anchor, &node);
+                    return self.push(node, anchor);
+                }
                 let node = Node {
                     kind: scalar_kind(&text, style, tag.as_deref()),
                     loc,
@@ -174,6 +183,10 @@ impl<'a> Builder<'a> {
             Event::SequenceEnd | Event::MappingEnd => self.close(),
             _ => None,
         }
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map(_, _, None, _)))
     }
 
     fn remember(&mut self, anchor: usize, node: &Node) {

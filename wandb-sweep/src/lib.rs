@@ -71,6 +71,7 @@ mod decode;
 mod diagnostic;
 mod distribution;
 mod document;
+mod emitter;
 mod error;
 mod grid;
 mod hyperband;
