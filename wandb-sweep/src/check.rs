@@ -52,9 +52,10 @@ pub fn check(text: &str) -> Report {
     let decoded = decode(&root);
     diagnostics.extend(decoded.diagnostics);
     if let Some(cfg) = &decoded.config {
-        diagnostics.extend(rules::check(cfg, &decoded.map));
+        diagnostics.extend(rules::check(cfg, decoded.method, &decoded.map));
     }
-    Report::new(decoded.config, diagnostics)
+    let config = decoded.config.filter(|_| decoded.method.is_some());
+    Report::new(config, diagnostics)
 }
 
 fn first_location() -> crate::diagnostic::Location {
@@ -175,6 +176,6 @@ impl SweepConfig {
     /// Applies every rule to a config built in code. Diagnostics have no location.
     #[must_use]
     pub fn validate(&self) -> Vec<Diagnostic> {
-        rules::check(self, &SourceMap::default())
+        rules::check(self, Some(self.method), &SourceMap::default())
     }
 }

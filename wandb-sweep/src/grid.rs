@@ -220,12 +220,16 @@ impl Grid {
     /// ```
     #[must_use]
     pub fn cursor(&self) -> Cursor<'_> {
+        let empty = self.size().map_or(true, |n| n == 0);
         Cursor {
             grid: self,
             digits: vec![0; self.axes.len()],
-            values: Vec::new(),
-            started: false,
-            done: self.size().map_or(true, |n| n == 0),
+            values: self
+                .axes
+                .iter()
+                .map(|a| if empty { Value::Null } else { a.values.get(0) })
+                .collect(),
+            state: if empty { State::Done } else { State::Pending },
         }
     }
 }
@@ -277,6 +281,12 @@ impl Iterator for Points<'_> {
         let values = &self.cursor.values;
         Some(self.cursor.grid.build(|a| values[a].clone()))
     }
+
+    /// Jumps in O(number of parameters).
+    fn nth(&mut self, n: usize) -> Option<Value> {
+        self.cursor.skip_points(n as u128);
+        self.next()
+    }
 }
 
 /// A reusable-buffer walk over the grid (see [`Grid::cursor`]).
@@ -285,33 +295,76 @@ pub struct Cursor<'g> {
     grid: &'g Grid,
     digits: Vec<u128>,
     values: Vec<Value>,
-    started: bool,
-    done: bool,
+    state: State,
+}
+
+/// Where a cursor stands relative to `digits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// `digits` is the next point to return.
+    Pending,
+    /// `digits` is the point returned last.
+    At,
+    /// No points left.
+    Done,
 }
 
 impl Cursor<'_> {
     /// The next point's values, one per varying parameter in [`Grid::factors`] order.
     pub fn next_values(&mut self) -> Option<&[Value]> {
-        if self.done {
-            return None;
+        match self.state {
+            State::Done => return None,
+            State::Pending => self.state = State::At,
+            State::At => {
+                if !self.advance() {
+                    self.state = State::Done;
+                    return None;
+                }
+            }
         }
-        if !self.started {
-            self.started = true;
-            self.values = self.grid.axes.iter().map(|a| a.values.get(0)).collect();
-            return Some(&self.values);
-        }
+        Some(&self.values)
+    }
+
+    /// Moves the odometer one step (last axis fastest); false when it wraps around.
+    fn advance(&mut self) -> bool {
         for axis in (0..self.digits.len()).rev() {
-            let n = self.grid.axes[axis].values.len();
+            let values = &self.grid.axes[axis].values;
             self.digits[axis] += 1;
-            if self.digits[axis] < n {
-                self.values[axis] = self.grid.axes[axis].values.get(self.digits[axis]);
-                return Some(&self.values);
+            if self.digits[axis] < values.len() {
+                self.values[axis] = values.get(self.digits[axis]);
+                return true;
             }
             self.digits[axis] = 0;
-            self.values[axis] = self.grid.axes[axis].values.get(0);
+            self.values[axis] = values.get(0);
         }
-        self.done = true;
-        None
+        false
+    }
+
+    /// Skips `n` points in O(number of parameters).
+    pub fn skip_points(&mut self, n: u128) {
+        let next = match self.state {
+            State::Done => return,
+            State::Pending => self.index(),
+            State::At => self.index().saturating_add(1),
+        };
+        let Some(digits) = self.grid.digits(next.saturating_add(n)) else {
+            self.state = State::Done;
+            return;
+        };
+        self.values = digits
+            .iter()
+            .zip(&self.grid.axes)
+            .map(|(&d, a)| a.values.get(d))
+            .collect();
+        self.digits = digits;
+        self.state = State::Pending;
+    }
+
+    fn index(&self) -> u128 {
+        self.digits
+            .iter()
+            .zip(&self.grid.axes)
+            .fold(0, |acc, (&d, a)| acc * a.values.len() + d)
     }
 }
 

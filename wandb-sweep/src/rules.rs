@@ -31,15 +31,22 @@ impl Rules<'_> {
     }
 }
 
-/// Checks every rule; returns the diagnostics found.
-pub(crate) fn check(config: &SweepConfig, map: &SourceMap) -> Vec<Diagnostic> {
+/// Checks every rule; returns the diagnostics found. With `method` unknown (it could not be
+/// read), the rules that depend on it are skipped.
+pub(crate) fn check(
+    config: &SweepConfig,
+    method: Option<Method>,
+    map: &SourceMap,
+) -> Vec<Diagnostic> {
     let mut r = Rules {
         map,
         out: Vec::new(),
-        grid: config.method == Method::Grid,
+        grid: method == Some(Method::Grid),
     };
     parameters(&mut r, &config.parameters, "parameters");
-    top_level(&mut r, config);
+    if method.is_some() {
+        top_level(&mut r, config);
+    }
     if let Some(EarlyTerminate::Hyperband(hb)) = &config.early_terminate {
         hyperband(&mut r, config, hb);
     }

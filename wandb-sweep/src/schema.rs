@@ -18,7 +18,39 @@ use crate::value::{Number, Value};
 /// ```
 #[must_use]
 pub fn json_schema() -> serde_json::Value {
-    schemars::schema_for!(SweepConfig).to_value()
+    let mut schema = schemars::schema_for!(SweepConfig).to_value();
+    strip_null(&mut schema);
+    schema
+}
+
+/// Optional keys may be left out but not written as `null`: drops the `null` alternatives
+/// schemars adds for `Option` fields.
+fn strip_null(v: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match v {
+        J::Object(m) => {
+            if let Some(J::Array(types)) = m.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    m.insert("type".into(), only);
+                }
+            }
+            if let Some(J::Array(alts)) = m.get_mut("anyOf") {
+                alts.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+                if alts.len() == 1 {
+                    let only = alts.remove(0);
+                    m.remove("anyOf");
+                    if let J::Object(inner) = only {
+                        m.extend(inner);
+                    }
+                }
+            }
+            m.values_mut().for_each(strip_null);
+        }
+        J::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
 }
 
 impl JsonSchema for Value {

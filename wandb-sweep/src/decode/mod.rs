@@ -35,9 +35,11 @@ pub(crate) const TOP_LEVEL_KEYS: &[&str] = &[
     "scheduler",
 ];
 
-/// The decoded config (when `method` could be read) and what was found on the way.
+/// The decoded config and what was found on the way. `method` is `None` when it could not be
+/// read; the config then holds a placeholder method.
 pub(crate) struct Decoded {
     pub(crate) config: Option<SweepConfig>,
+    pub(crate) method: Option<Method>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) map: SourceMap,
 }
@@ -46,17 +48,21 @@ pub(crate) struct Decoded {
 pub(crate) fn decode(root: &Node) -> Decoded {
     let mut r = Reader::default();
     pitfalls(&mut r, root, "");
-    let config = match root.entries() {
-        Some(entries) => top_level(&mut r, root, entries),
+    let (config, method) = match root.entries() {
+        Some(entries) => {
+            let (cfg, method) = top_level(&mut r, root, entries);
+            (Some(cfg), method)
+        }
         None => {
             let msg = "a sweep config must be a mapping with keys such as `method` and \
                        `parameters`";
             r.error("", root.loc, msg.to_owned());
-            None
+            (None, None)
         }
     };
     Decoded {
         config,
+        method,
         diagnostics: r.diagnostics,
         map: r.map,
     }
@@ -66,7 +72,7 @@ fn top_level(
     r: &mut Reader,
     root: &Node,
     entries: &[crate::document::Entry],
-) -> Option<SweepConfig> {
+) -> (SweepConfig, Option<Method>) {
     let mut cfg = SweepConfig::new(Method::Random, IndexMap::new());
     let mut method = None;
     let mut has_parameters = false;
@@ -116,8 +122,10 @@ fn top_level(
         let msg = "missing required key `method`: add `method: grid`, `random` or `bayes`";
         r.error("", root.loc, msg.to_owned());
     }
-    cfg.method = method?;
-    Some(cfg)
+    if let Some(m) = method {
+        cfg.method = m;
+    }
+    (cfg, method)
 }
 
 const METHODS: &[(&str, Method)] = &[

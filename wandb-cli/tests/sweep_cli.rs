@@ -1,0 +1,163 @@
+//! The `wandb-rs sweep` command line contract: output formats and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("wandb-sweep/tests/fixtures").join(name)
+}
+
+fn wandb_rs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("wandb-rs runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 output")
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn check_valid_files_exits_0_and_prints_the_grid_factors() {
+    let o = wandb_rs(&[
+        "sweep",
+        "check",
+        "examples/sweeps/grid.yaml",
+        "examples/sweeps/nested.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("augment 2 × batch_size 5 × dropout 5 × lr 7 × optimizer 2 = 700 runs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("model.block.kind 2 × model.width 2 × seed 3 = 12 runs"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_invalid_file_exits_1_with_located_snippets() {
+    let file = fixture("cases/c07_invalid_many.yaml");
+    let o = wandb_rs(&["sweep", "check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(
+        text.contains("error: metric.goal: `max` is not a goal; did you mean `maximize`?"),
+        "{text}"
+    );
+    assert!(text.contains("c07_invalid_many.yaml:6:9"), "{text}");
+    assert!(text.contains("6 |   goal: max"), "{text}");
+}
+
+#[test]
+fn check_json_has_the_stable_fields() {
+    let good = fixture("cases/c01_grid_700.yaml");
+    let bad = fixture("cases/c19_bad_top_level.yaml");
+    let random = fixture("cases/c12_command_controller.yaml");
+    let o = wandb_rs(&[
+        "sweep",
+        "check",
+        "--format",
+        "json",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        random.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 3);
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["file", "valid", "errors", "warnings", "method", "grid_size"]
+    );
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[0]["method"], "grid");
+    assert_eq!(lines[0]["grid_size"], 700);
+    assert_eq!(lines[1]["valid"], false);
+    let e = &lines[1]["errors"][0];
+    for field in ["path", "line", "column", "message"] {
+        assert!(!e[field].is_null(), "{field} missing in {e}");
+    }
+    assert!(lines[1]["errors"].as_array().unwrap().len() >= 7);
+    // Random search over discrete values still reports the grid size.
+    assert_eq!(lines[2]["method"], "random");
+    assert_eq!(
+        lines[2]["grid_size"],
+        Value::Null,
+        "log_uniform_values is continuous"
+    );
+}
+
+#[test]
+fn unreadable_file_and_usage_errors_exit_2() {
+    let o = wandb_rs(&[
+        "sweep",
+        "check",
+        "examples/sweeps/grid.yaml",
+        "no/such/file.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read no/such/file.yaml"));
+    assert_eq!(wandb_rs(&["sweep", "check"]).status.code(), Some(2));
+    assert_eq!(wandb_rs(&["sweep", "frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn grid_prints_points_in_engine_order_with_nesting() {
+    let file = fixture("cases/c06_nested_grid.yaml");
+    let o = wandb_rs(&[
+        "sweep",
+        "grid",
+        "--limit",
+        "3",
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let oracle: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("oracle/cases-c06_nested_grid.json")).unwrap(),
+    )
+    .unwrap();
+    let expected: Vec<Value> = oracle["grid_first"].as_array().unwrap()[..3].to_vec();
+    assert_eq!(json_lines(&o), expected);
+}
+
+#[test]
+fn grid_of_a_continuous_space_is_an_error() {
+    let file = fixture("cases/c02_random_all_v2_dists.yaml");
+    let o = wandb_rs(&["sweep", "grid", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("grid search cannot enumerate"));
+}
+
+#[test]
+fn schema_is_json() {
+    let o = wandb_rs(&["sweep", "schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let schema: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(schema["title"], "W&B sweep configuration");
+}
