@@ -75,6 +75,16 @@ impl Diagnostic {
         self
     }
 
+    /// Puts the path under `parent`.
+    pub(crate) fn under(mut self, parent: &str) -> Self {
+        self.path = if self.path.is_empty() {
+            parent.to_owned()
+        } else {
+            join(parent, &self.path)
+        };
+        self
+    }
+
     /// True for errors.
     #[must_use]
     pub fn is_error(&self) -> bool {

@@ -75,6 +75,9 @@ pub(crate) fn parse(text: &str) -> Parsed {
     }
 }
 
+/// Deeper documents are refused, so that no input can exhaust the stack.
+const MAX_DEPTH: usize = 128;
+
 enum Frame {
     List(Location, Vec<Node>, usize),
     Map(Location, Vec<Entry>, Option<(String, Location)>, usize),
@@ -117,6 +120,14 @@ impl<'a> Builder<'a> {
                     return None;
                 }
             };
+            if self.stack.len() > MAX_DEPTH {
+                let loc = self.loc(span);
+                let msg = format!(
+                    "nesting deeper than {MAX_DEPTH} levels; a sweep config never needs this"
+                );
+                self.diagnostics.push(Diagnostic::error("", Some(loc), msg));
+                return None;
+            }
             if let Some(done) = self.event(event, span) {
                 if root.is_none() {
                     root = Some(done);
@@ -185,6 +196,20 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The dotted key path of the innermost open mapping.
+    fn path(&self) -> String {
+        let mut path = String::new();
+        let parents = self.stack.len().saturating_sub(1);
+        for frame in &self.stack[..parents] {
+            match frame {
+                Frame::Map(_, _, Some((key, _)), _) => path = crate::diagnostic::join(&path, key),
+                Frame::List(_, items, _) => path.push_str(&format!("[{}]", items.len())),
+                Frame::Map(..) => {}
+            }
+        }
+        path
+    }
+
     fn expecting_key(&self) -> bool {
         matches!(self.stack.last(), Some(Frame::Map(_, _, None, _)))
     }
@@ -232,7 +257,8 @@ impl<'a> Builder<'a> {
                         value: node,
                     };
                     if let Some(d) = insert_entry(entries, entry) {
-                        self.diagnostics.push(d);
+                        let path = self.path();
+                        self.diagnostics.push(d.under(&path));
                     }
                 }
             },
@@ -391,6 +417,20 @@ mod tests {
     fn anchors_and_merge_keys_resolve() {
         let v = root("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n").to_value();
         assert_eq!(v.to_string(), "{base: {x: 1}, other: {x: 1, y: 2}}");
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused_not_a_stack_overflow() {
+        for depth in [200, 100_000] {
+            let text = format!("a: {}{}", "[".repeat(depth), "]".repeat(depth));
+            let parsed = parse(&text);
+            assert!(parsed.root.is_none());
+            let msg = &parsed.diagnostics[0].message;
+            assert!(
+                msg.contains("nesting deeper than 128 levels") || msg.contains("recursion limit"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
