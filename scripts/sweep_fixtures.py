@@ -8,8 +8,10 @@ Usage: scripts/sweep_fixtures.py SHARED_DIR
 Writes, under wandb-sweep/tests/fixtures/:
   cases/*.yaml, corpus/*.yaml   copies of the inputs (plus CORPUS.md, their provenance)
   oracle/<set>-<name>.json      what the engine says of each file: verdict, messages, the
-                                reasons it later fails, filled defaults, and the grid (size and
-                                first points) with `method` forced to grid
+                                reasons it later fails, filled defaults, the grid (size and
+                                first points) with `method` forced to grid, the ppf table, five
+                                random samples with their uniform draws (seed 7), and the
+                                hyperband bands and stop decisions (with cNN_runs.json)
 CI never runs this; it only reads the committed output.
 """
 import json
@@ -24,9 +26,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "wandb-sweep", "tests", "fixtures")
 
 
-def oracle(shared, paths):
+def oracle(shared, paths, extra=()):
     script = os.path.join(shared, "tools", "sweeps-oracle", "oracle.py")
-    cmd = [sys.executable, script, "--engine", "0.3.0", "--grid-first", "20", "--compact"] + paths
+    cmd = [sys.executable, script, "--engine", "0.3.0", "--grid-first", "20", "--compact",
+           "--seed", "7", "--n-random", "5", "--random-any", *extra] + paths
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
     if len(paths) == 1:
@@ -83,6 +86,11 @@ def main():
                     w.write(force_grid(f.read()))
                 gpaths.append(g)
             grid = oracle(shared, gpaths)
+        for i, n in enumerate(names):
+            runs = os.path.join(src, n[:3] + "_runs.json")
+            if os.path.exists(runs):
+                plain[i] = oracle(shared, [paths[i]], ["--runs", runs])[0]
+                shutil.copy(runs, os.path.join(dst, n[:3] + "_runs.json"))
         for n, o, g in zip(names, plain, grid):
             fixture = {
                 "file": f"{set_name}/{n}",
@@ -94,6 +102,10 @@ def main():
                 "grid_size": g.get("grid_size"),
                 "grid_first": g.get("grid_first", []),
                 "grid_error": g.get("grid_error"),
+                "ppf_table": o.get("ppf_table"),
+                "random_samples": o.get("random_samples"),
+                "random_draws": o.get("random_draws"),
+                "hyperband": o.get("hyperband"),
             }
             name = f"{set_name}-{n[:-5]}.json"
             with open(os.path.join(OUT, "oracle", name), "w", encoding="utf-8") as w:
