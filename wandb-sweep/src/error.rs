@@ -33,6 +33,12 @@ pub enum Error {
         /// The factors, e.g. `lr 7 × bs 5`.
         factors: String,
     },
+    /// A quantile outside [0, 1] was given to a percent-point function.
+    #[error("quantile {0} is outside [0, 1]; give a probability between 0 and 1")]
+    InvalidQuantile(f64),
+    /// A parameter that cannot be sampled.
+    #[error("cannot sample {0}: give the parameter at least one value")]
+    NotSampleable(String),
     /// The config could not be written as YAML or JSON.
     #[error("could not write the sweep config: {0}")]
     Serialize(String),

@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use crate::config::SweepConfig;
 use crate::distribution::Distribution;
 use crate::error::Error;
-use crate::parameter::{Parameter, Parameters};
+use crate::parameter::{Parameter, Parameters, flatten};
 use crate::value::{Number, Value};
 
 /// A grid over the discrete parameters of a sweep.
@@ -93,35 +93,24 @@ impl Grid {
             axes: Vec::new(),
             slots: Vec::new(),
         };
-        grid.add_group(parameters, &[])?;
-        Ok(grid)
-    }
-
-    fn add_group(&mut self, parameters: &Parameters, prefix: &[String]) -> Result<(), Error> {
-        let mut names: Vec<&String> = parameters.keys().collect();
-        names.sort();
-        for name in names {
-            let mut path = prefix.to_vec();
-            path.push(name.clone());
-            let param = &parameters[name];
-            if let Parameter::Nested { parameters } = param {
-                self.add_group(parameters, &path)?;
-                continue;
-            }
-            let source = match param {
+        for flat in flatten(parameters) {
+            let source = match flat.parameter {
                 Parameter::Constant { value } => Source::Constant(value.clone()),
-                _ => {
-                    let values = axis_values(param, &path)?;
-                    self.axes.push(Axis {
-                        name: path.join("."),
+                param => {
+                    let values = axis_values(param, &flat.path)?;
+                    grid.axes.push(Axis {
+                        name: flat.name(),
                         values,
                     });
-                    Source::Axis(self.axes.len() - 1)
+                    Source::Axis(grid.axes.len() - 1)
                 }
             };
-            self.slots.push(Slot { path, source });
+            grid.slots.push(Slot {
+                path: flat.path,
+                source,
+            });
         }
-        Ok(())
+        Ok(grid)
     }
 
     /// The number of distinct points (1 when every parameter is constant).
@@ -195,6 +184,22 @@ impl Grid {
         Value::Map(root)
     }
 
+    /// The grid index of a run's parameters (a nested mapping as in [`Grid::point`]), if
+    /// they are a point of this grid. Values compare as the engine compares them.
+    #[must_use]
+    pub fn index_of(&self, params: &Value) -> Option<u128> {
+        let mut index = 0u128;
+        for slot in &self.slots {
+            let Source::Axis(a) = slot.source else {
+                continue;
+            };
+            let value = lookup(params, &slot.path)?;
+            let axis = &self.axes[a].values;
+            index = index * axis.len() + axis.position(value)?;
+        }
+        Some(index)
+    }
+
     /// All points in order, as mappings. For the fastest scan use [`Grid::cursor`].
     #[must_use]
     pub fn points(&self) -> Points<'_> {
@@ -249,7 +254,15 @@ impl fmt::Display for Grid {
     }
 }
 
-fn insert_path(map: &mut IndexMap<String, Value>, path: &[String], value: Value) {
+/// The value at `path` inside nested mappings.
+pub(crate) fn lookup<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, key| match v {
+        Value::Map(m) => m.get(key),
+        _ => None,
+    })
+}
+
+pub(crate) fn insert_path(map: &mut IndexMap<String, Value>, path: &[String], value: Value) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };
@@ -369,6 +382,36 @@ impl Cursor<'_> {
 }
 
 impl AxisValues {
+    /// Where `value` is on this axis (engine identity), if anywhere.
+    fn position(&self, value: &Value) -> Option<u128> {
+        let key = GridKey::of(value);
+        let candidate = match (self, &key) {
+            (AxisValues::List(v), _) => {
+                return v
+                    .iter()
+                    .position(|x| GridKey::of(x) == key)
+                    .map(|i| i as u128);
+            }
+            (AxisValues::IntRange { start, .. }, GridKey::Int(i)) => {
+                u128::try_from(i128::from(*i) - i128::from(*start)).ok()?
+            }
+            (AxisValues::IntStep { start, step, .. }, GridKey::Int(i)) => {
+                let offset = i128::from(*i) - i128::from(*start);
+                u128::try_from(offset / i128::from(*step)).ok()?
+            }
+            (AxisValues::FloatStep { start, delta, .. }, _) => {
+                let x = value.as_number()?.as_f64();
+                let i = ((x - start) / delta).round();
+                if i.is_nan() || i < 0.0 {
+                    return None;
+                }
+                i as u128
+            }
+            _ => return None,
+        };
+        (candidate < self.len() && GridKey::of(&self.get(candidate)) == key).then_some(candidate)
+    }
+
     fn len(&self) -> u128 {
         match self {
             AxisValues::List(v) => v.len() as u128,

@@ -103,6 +103,58 @@ pub enum Parameter {
 
 const Q_DEFAULT: Number = Number::Float(1.0);
 
+/// A leaf parameter in the engine's order, with its path through nested groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatParameter<'a> {
+    /// The names from the top level down, e.g. `["model", "width"]`.
+    pub path: Vec<String>,
+    /// The parameter (never a nested group).
+    pub parameter: &'a Parameter,
+}
+
+impl FlatParameter<'_> {
+    /// The dotted name, e.g. `model.width`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        self.path.join(".")
+    }
+}
+
+/// The leaf parameters in W&B's engine order: names sorted at every level (by code point), a
+/// nested group's children in the group's place.
+///
+/// ```
+/// let cfg = wandb_sweep::SweepConfig::from_yaml(
+///     "method: random\nparameters:\n  z: {value: 1}\n  m: {parameters: {b: {value: 2}, a: {value: 3}}}\n",
+/// )?;
+/// let names: Vec<String> = wandb_sweep::flatten(&cfg.parameters).iter().map(|f| f.name()).collect();
+/// assert_eq!(names, ["m.a", "m.b", "z"]);
+/// # Ok::<(), wandb_sweep::Error>(())
+/// ```
+#[must_use]
+pub fn flatten(parameters: &Parameters) -> Vec<FlatParameter<'_>> {
+    let mut out = Vec::new();
+    flatten_into(parameters, &[], &mut out);
+    out
+}
+
+fn flatten_into<'a>(
+    parameters: &'a Parameters,
+    prefix: &[String],
+    out: &mut Vec<FlatParameter<'a>>,
+) {
+    let mut names: Vec<&String> = parameters.keys().collect();
+    names.sort();
+    for name in names {
+        let mut path = prefix.to_vec();
+        path.push(name.clone());
+        match &parameters[name] {
+            Parameter::Nested { parameters } => flatten_into(parameters, &path, out),
+            parameter => out.push(FlatParameter { path, parameter }),
+        }
+    }
+}
+
 impl Parameter {
     /// The distribution, or `None` for a nested group.
     #[must_use]

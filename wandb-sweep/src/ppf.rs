@@ -1,0 +1,198 @@
+//! Each distribution's percent-point function (inverse CDF), exactly as W&B's engine computes
+//! it: `value = ppf(u)` for a uniform draw `u` in [0, 1].
+
+use crate::error::Error;
+use crate::parameter::Parameter;
+use crate::special::{ibeta_inv, ndtri};
+use crate::value::{Number, Value};
+
+impl Parameter {
+    /// The value at quantile `u` (the engine's `ppf`), defaults filled as the engine fills them.
+    ///
+    /// Integer results follow the engine: `int_uniform` and q-distributions with an integer
+    /// `q` give integers, everything else floats. `u = 0` keeps the engine's edge cases
+    /// (`values[-1]` for categorical, `min - 1` for `int_uniform`).
+    ///
+    /// ```
+    /// use wandb_sweep::{Parameter, Value};
+    /// let p = Parameter::IntUniform { min: 16, max: 20 };
+    /// assert_eq!(p.ppf(0.5)?, Value::from(18));
+    /// let c = Parameter::Categorical { values: vec!["a".into(), "b".into()] };
+    /// assert_eq!(c.ppf(0.5)?, Value::from("a"));
+    /// # Ok::<(), wandb_sweep::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuantile`] for `u` outside [0, 1] or NaN, and [`Error::NotSampleable`]
+    /// for a nested group or an empty list of values.
+    pub fn ppf(&self, u: f64) -> Result<Value, Error> {
+        if !(0.0..=1.0).contains(&u) {
+            return Err(Error::InvalidQuantile(u));
+        }
+        let p = self.filled();
+        let f = |n: Option<Number>| n.map_or(f64::NAN, Number::as_f64);
+        let uniform = |lo: f64, hi: f64| u * (hi - lo) + lo;
+        Ok(match &p {
+            Parameter::Constant { value } => value.clone(),
+            Parameter::Categorical { values } => pick(values, categorical_index(u, values.len()))?,
+            Parameter::CategoricalWProbabilities {
+                values,
+                probabilities,
+            } => pick(values, weighted_index(u, probabilities) as i64)?,
+            Parameter::IntUniform { min, max } => {
+                Value::from(randint(u, *min, max.saturating_add(1)))
+            }
+            Parameter::Uniform { min, max } => Value::from(uniform(min.as_f64(), max.as_f64())),
+            Parameter::QUniform { min, max, q } => {
+                quantize(uniform(min.as_f64(), max.as_f64()), *q)
+            }
+            Parameter::LogUniform { min, max } => {
+                Value::from(uniform(min.as_f64(), max.as_f64()).exp())
+            }
+            Parameter::LogUniformValues { min, max } => {
+                Value::from(uniform(min.as_f64().ln(), max.as_f64().ln()).exp())
+            }
+            Parameter::QLogUniform { min, max, q } => {
+                quantize(uniform(min.as_f64(), max.as_f64()).exp(), *q)
+            }
+            Parameter::QLogUniformValues { min, max, q } => {
+                quantize(uniform(min.as_f64().ln(), max.as_f64().ln()).exp(), *q)
+            }
+            Parameter::InvLogUniform { min, max } => {
+                Value::from(inv_log(u, min.as_f64(), max.as_f64()))
+            }
+            Parameter::InvLogUniformValues { min, max } => {
+                Value::from(inv_log(u, -max.as_f64().ln(), -min.as_f64().ln()))
+            }
+            Parameter::Normal { mu, sigma } => Value::from(normal(u, f(*mu), f(*sigma))),
+            Parameter::QNormal { mu, sigma, q } => quantize(normal(u, f(*mu), f(*sigma)), *q),
+            Parameter::LogNormal { mu, sigma } => Value::from(log_normal(u, f(*mu), f(*sigma))),
+            Parameter::QLogNormal { mu, sigma, q } => {
+                quantize(log_normal(u, f(*mu), f(*sigma)), *q)
+            }
+            Parameter::Beta { a, b } => Value::from(ibeta_inv(f(*a), f(*b), u)),
+            Parameter::QBeta { a, b, q } => quantize(ibeta_inv(f(*a), f(*b), u), *q),
+            Parameter::Nested { .. } => return Err(Error::NotSampleable("a nested group".into())),
+        })
+    }
+}
+
+/// `values[i]` with Python's negative indexing (`-1` is the last value).
+fn pick(values: &[Value], i: i64) -> Result<Value, Error> {
+    let n = values.len() as i64;
+    let idx = if i < 0 { n + i } else { i };
+    usize::try_from(idx)
+        .ok()
+        .and_then(|i| values.get(i))
+        .cloned()
+        .ok_or_else(|| Error::NotSampleable("an empty list of values".into()))
+}
+
+/// scipy's `randint.ppf(u, 0, n)`.
+fn categorical_index(u: f64, n: usize) -> i64 {
+    randint(u, 0, n as i64)
+}
+
+/// scipy's `randint.ppf(u, low, high)`: `ceil(u·(high−low) + low) − 1`, stepped down when
+/// the CDF one below already reaches `u`; `low − 1` at 0 and `high − 1` at 1.
+fn randint(u: f64, low: i64, high: i64) -> i64 {
+    if u == 0.0 {
+        return low - 1;
+    }
+    if u == 1.0 {
+        return high - 1;
+    }
+    let (lo, hi) = (low as f64, high as f64);
+    let vals = (u * (hi - lo) + lo).ceil() - 1.0;
+    let vals1 = (vals - 1.0).clamp(lo, hi);
+    let cdf = (vals1.floor() - lo + 1.0) / (hi - lo);
+    (if cdf >= u { vals1 } else { vals }) as i64
+}
+
+/// The first index whose cumulative probability exceeds `u` (0 if none), as `np.argmin(u >= cdf)`.
+fn weighted_index(u: f64, probabilities: &[Number]) -> usize {
+    let mut cum = 0.0;
+    for (i, p) in probabilities.iter().enumerate() {
+        cum += p.as_f64();
+        if u < cum {
+            return i;
+        }
+    }
+    0
+}
+
+fn inv_log(u: f64, lo: f64, hi: f64) -> f64 {
+    (-((1.0 - u) * (hi - lo) + lo)).exp()
+}
+
+fn normal(u: f64, mu: f64, sigma: f64) -> f64 {
+    if sigma == 0.0 {
+        // scipy returns NaN for a zero scale.
+        return f64::NAN;
+    }
+    ndtri(u) * sigma + mu
+}
+
+fn log_normal(u: f64, mu: f64, sigma: f64) -> f64 {
+    if sigma == 0.0 {
+        return f64::NAN;
+    }
+    (sigma * ndtri(u)).exp() * mu.exp()
+}
+
+/// numpy's `round(x / q) * q` (half to even); an integer when `q` is an integer literal.
+/// Like numpy's `astype(int)`, a non-finite or out-of-range result becomes `i64::MIN` (only
+/// reachable at `u` = 0 or 1 of the normal families).
+fn quantize(x: f64, q: Option<Number>) -> Value {
+    let q = q.unwrap_or(Number::Float(1.0));
+    let r = (x / q.as_f64()).round_ties_even() * q.as_f64();
+    match q {
+        Number::Int(_) if r.is_finite() && r.abs() < 9.2e18 => Value::from(r as i64),
+        Number::Int(_) => Value::from(i64::MIN),
+        Number::Float(_) => Value::from(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn randint_edges_follow_scipy() {
+        assert_eq!(randint(0.0, 16, 21), 15);
+        assert_eq!(randint(1e-9, 16, 21), 16);
+        assert_eq!(randint(0.2, 16, 21), 16);
+        assert_eq!(
+            randint(0.3, 0, 10),
+            2,
+            "0.3·10 rounds above 3, the CDF step corrects it"
+        );
+        assert_eq!(randint(1.0, 16, 21), 20);
+    }
+
+    #[test]
+    fn weighted_index_boundaries() {
+        let p = [Number::Float(0.2), Number::Float(0.3), Number::Float(0.5)];
+        assert_eq!(weighted_index(0.0, &p), 0);
+        assert_eq!(weighted_index(0.2, &p), 1);
+        assert_eq!(weighted_index(0.99, &p), 2);
+        assert_eq!(weighted_index(1.0, &p), 0);
+    }
+
+    #[test]
+    fn quantize_rounds_half_to_even() {
+        assert_eq!(quantize(2.5, Some(Number::Int(1))), Value::from(2));
+        assert_eq!(quantize(3.5, Some(Number::Int(1))), Value::from(4));
+        assert_eq!(quantize(32.2, None), Value::from(32.0));
+    }
+
+    #[test]
+    fn out_of_range_quantiles_are_errors() {
+        let p = Parameter::Uniform {
+            min: Number::Int(0),
+            max: Number::Int(1),
+        };
+        assert!(p.ppf(1.5).is_err());
+        assert!(p.ppf(f64::NAN).is_err());
+    }
+}
