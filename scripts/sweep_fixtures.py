@@ -7,6 +7,7 @@ Usage: scripts/sweep_fixtures.py SHARED_DIR
 
 Writes, under wandb-sweep/tests/fixtures/:
   cases/*.yaml, corpus/*.yaml   copies of the inputs (plus CORPUS.md, their provenance)
+  hyperband/*.yaml              our own hyperband cases (inputs, kept in the repo)
   oracle/<set>-<name>.json      what the engine says of each file: verdict, messages, the
                                 reasons it later fails, filled defaults, the grid (size and
                                 first points) with `method` forced to grid, the ppf table, five
@@ -112,6 +113,22 @@ def main():
                 json.dump(fixture, w, indent=1, sort_keys=True)
                 w.write("\n")
         print(f"{set_name}: {len(names)} files")
+    hyperband_cases(shared)
+
+
+def hyperband_cases(shared):
+    """Our own hyperband cases (tests/fixtures/hyperband/hNN_*.yaml with hNN_runs.json)."""
+    src = os.path.join(OUT, "hyperband")
+    names = sorted(f for f in os.listdir(src) if f.endswith(".yaml"))
+    for n in names:
+        runs = os.path.join(src, n[:3] + "_runs.json")
+        o = oracle(shared, [os.path.join(src, n)], ["--runs", runs])[0]
+        fixture = {"file": f"hyperband/{n}", "engine_version": o.get("engine_version"),
+                   "valid": o["valid"], "hyperband": o.get("hyperband")}
+        with open(os.path.join(OUT, "oracle", f"hyperband-{n[:-5]}.json"), "w", encoding="utf-8") as w:
+            json.dump(fixture, w, indent=1, sort_keys=True)
+            w.write("\n")
+    print(f"hyperband: {len(names)} files")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,12 @@ pub enum Error {
     /// A parameter that cannot be sampled.
     #[error("cannot sample {0}: give the parameter at least one value")]
     NotSampleable(String),
+    /// The search method has no sampler here.
+    #[error(
+        "method `{0}` has no sampler here: `custom` is run by an external scheduler, and \
+             bayes suggestions are not implemented yet; use grid or random"
+    )]
+    UnsupportedMethod(&'static str),
     /// The config could not be written as YAML or JSON.
     #[error("could not write the sweep config: {0}")]
     Serialize(String),

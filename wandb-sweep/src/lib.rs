@@ -66,6 +66,7 @@
 //! `yes`/`no`/`on`/`off`), with a warning wherever YAML 1.1 and 1.2 disagree.
 
 mod check;
+mod command;
 mod config;
 mod decode;
 mod diagnostic;
@@ -78,14 +79,17 @@ mod hyperband;
 mod output;
 mod parameter;
 mod ppf;
+mod python;
 mod rules;
 mod scalar;
 mod schema;
+mod search;
 mod special;
 mod spelling;
 mod value;
 
 pub use check::{Report, check};
+pub use command::{CommandContext, DEFAULT_COMMAND, hydra_overrides, yacs_overrides};
 pub use config::{
     Controller, ControllerType, EarlyTerminate, Goal, Hyperband, Impute, ImputeWhileRunning, Kind,
     Method, Metric, Scheduler, SchedulerEngine, SweepConfig,
@@ -94,6 +98,11 @@ pub use diagnostic::{Diagnostic, Location, Severity};
 pub use distribution::{Distribution, UnknownDistribution};
 pub use error::{Error, Result};
 pub use grid::{Cursor, Factor, Grid, Points};
+pub use hyperband::HyperbandDecision;
 pub use parameter::{FlatParameter, Parameter, Parameters, flatten};
+pub use python::{python_json, python_str};
 pub use schema::json_schema;
+pub use search::{
+    DoneReason, GridSampler, RandomSampler, Run, RunState, Sampler, Suggestion, next_run,
+};
 pub use value::{Number, Value};

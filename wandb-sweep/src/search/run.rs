@@ -1,0 +1,157 @@
+//! The runs of a sweep as a search sees them: state, parameters, metric history, summary.
+
+use serde::Deserialize;
+
+use crate::value::{Number, Value};
+
+/// The state of a run, as W&B reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Created, not started.
+    Pending,
+    /// Running now.
+    Running,
+    /// Ended normally.
+    Finished,
+    /// Ended with an error.
+    Failed,
+    /// Lost its heartbeat.
+    Crashed,
+    /// Stopped by the user or the sweep.
+    Killed,
+    /// Being preempted.
+    Preempting,
+    /// Preempted.
+    Preempted,
+}
+
+/// One run of a sweep.
+///
+/// Deserializes from the engine's run format (`name`, `state`, `config` with `{value: v}`
+/// wrappers, `history` or `sampledHistory`, `summaryMetrics`), so `--runs` files of W&B's
+/// sweeps tooling can be read.
+///
+/// ```
+/// use wandb_sweep::{Run, RunState};
+/// let run: Run = serde_json::from_str(r#"{"name": "r1", "state": "running",
+///     "config": {"lr": {"value": 0.1}}, "sampledHistory": [{"loss": 3}, {"acc": 1}, {"loss": 2.5}]}"#).unwrap();
+/// assert_eq!(run.state, RunState::Running);
+/// assert_eq!(run.params.to_string(), "{lr: 0.1}");
+/// assert_eq!(run.metric_history("loss"), [3.0, 2.5]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// The run id.
+    pub name: String,
+    /// Its state.
+    pub state: RunState,
+    /// Its parameters: a mapping, nested groups as mappings (no `{value: ...}` wrappers).
+    pub params: Value,
+    /// The history rows, in order.
+    pub history: Vec<Value>,
+    /// The summary mapping.
+    pub summary: Value,
+}
+
+#[derive(Deserialize)]
+struct RawRun {
+    name: String,
+    state: RunState,
+    #[serde(default)]
+    config: Option<Value>,
+    #[serde(default, alias = "sampledHistory")]
+    history: Vec<Value>,
+    #[serde(default, alias = "summaryMetrics")]
+    summary: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Run {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawRun::deserialize(d)?;
+        Ok(Run {
+            name: raw.name,
+            state: raw.state,
+            params: raw
+                .config
+                .map_or_else(|| Value::Map(Default::default()), unwrap_values),
+            history: raw.history,
+            summary: raw
+                .summary
+                .unwrap_or_else(|| Value::Map(Default::default())),
+        })
+    }
+}
+
+/// `{k: {value: v}}` → `{k: v}` (top level only, as runs store their config).
+fn unwrap_values(config: Value) -> Value {
+    let Value::Map(m) = config else { return config };
+    Value::Map(
+        m.into_iter()
+            .map(|(k, v)| match v {
+                Value::Map(mut inner) if inner.contains_key("value") => {
+                    (k, inner.shift_remove("value").unwrap_or_default())
+                }
+                other => (k, other),
+            })
+            .collect(),
+    )
+}
+
+impl Run {
+    /// A run with parameters and no history (for tests and local controllers).
+    #[must_use]
+    pub fn new(name: impl Into<String>, state: RunState, params: Value) -> Self {
+        Run {
+            name: name.into(),
+            state,
+            params,
+            history: Vec::new(),
+            summary: Value::Map(Default::default()),
+        }
+    }
+
+    /// The finite numeric values of `metric` in history order; strings, booleans and
+    /// non-finite values are skipped, as the engine skips them.
+    #[must_use]
+    pub fn metric_history(&self, metric: &str) -> Vec<f64> {
+        self.metric_values(metric)
+            .into_iter()
+            .map(Number::as_f64)
+            .collect()
+    }
+
+    /// As [`Run::metric_history`], keeping each value's integer or float type.
+    #[must_use]
+    pub fn metric_values(&self, metric: &str) -> Vec<Number> {
+        self.history
+            .iter()
+            .filter_map(|row| match row {
+                Value::Map(m) => m.get(metric),
+                _ => None,
+            })
+            .filter_map(|v| match v {
+                Value::Number(n) if n.as_f64().is_finite() => Some(*n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The summary value of `metric`, if it is a finite number.
+    #[must_use]
+    pub fn summary_metric(&self, metric: &str) -> Option<f64> {
+        match &self.summary {
+            Value::Map(m) => m.get(metric).and_then(finite),
+            _ => None,
+        }
+    }
+}
+
+fn finite(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n @ (Number::Int(_) | Number::Float(_))) => {
+            Some(n.as_f64()).filter(|x| x.is_finite())
+        }
+        _ => None,
+    }
+}
