@@ -161,3 +161,154 @@ fn schema_is_json() {
     let schema: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(schema["title"], "W&B sweep configuration");
 }
+
+/// Floats within `rel`, everything else identical.
+fn close(a: &Value, b: &Value, rel: f64) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() && y.is_f64() => {
+            let (x, y) = (x.as_f64().expect("f64"), y.as_f64().expect("f64"));
+            x == y || (x - y).abs() <= rel * y.abs()
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| close(a, b, rel))
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn ppf_equals_the_engine_table_for_every_valid_file() {
+    let mut compared = 0;
+    for entry in std::fs::read_dir(fixture("oracle")).unwrap() {
+        let oracle: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let Some(table) = oracle["ppf_table"].as_object().filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let file = fixture(oracle["file"].as_str().unwrap());
+        let o = wandb_rs(&[
+            "sweep",
+            "ppf",
+            "--u",
+            "0,1e-9,0.001,0.1,0.25,0.5,0.75,0.9,0.999,0.999999999,1",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]);
+        if o.status.code() != Some(0) {
+            continue; // a config we reject; its table is compared in wandb-sweep's own tests
+        }
+        let ours: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        for (name, rows) in table {
+            assert!(
+                close(&ours[name], rows, 1e-9),
+                "{}: {name}: ours {}, engine {rows}",
+                file.display(),
+                ours[name]
+            );
+        }
+        assert_eq!(
+            ours.as_object().unwrap().len(),
+            table.len(),
+            "{}",
+            file.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 60, "only {compared} files compared");
+}
+
+#[test]
+fn hyperband_json_stops_what_the_engine_stops() {
+    let o = wandb_rs(&[
+        "sweep",
+        "hyperband",
+        "--format",
+        "json",
+        "--runs",
+        fixture("cases/c05_runs.json").to_str().unwrap(),
+        fixture("cases/c05_hyperband_max_iter.yaml")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"bands": [1, 3, 9], "stop": ["run_bad", "run_short", "run_recover"]})
+    );
+    let text = wandb_rs(&[
+        "sweep",
+        "hyperband",
+        fixture("cases/c05_hyperband_max_iter.yaml")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(
+        stdout(&text).contains("Runs are compared after 1, 3, 9 logged values"),
+        "{}",
+        stdout(&text)
+    );
+}
+
+#[test]
+fn command_keeps_each_argument_separate() {
+    let file = fixture("cases/c12_command_controller.yaml");
+    let o = wandb_rs(&[
+        "sweep",
+        "command",
+        "--format",
+        "json",
+        "--params",
+        r#"{"lr": 0.001, "use_amp": false}"#,
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let argv: Vec<String> = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        argv,
+        [
+            "/usr/bin/env",
+            "python",
+            "train.py",
+            "--config",
+            "base.yaml",
+            "--lr=0.001"
+        ]
+    );
+}
+
+#[test]
+fn suggest_walks_the_grid_and_reports_the_end() {
+    let dir = std::env::temp_dir().join(format!("wandb-rs-suggest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sweep = dir.join("sweep.yaml");
+    std::fs::write(&sweep, "method: grid\nparameters:\n  a: {values: [1, 2]}\n").unwrap();
+    let runs = dir.join("runs.json");
+    std::fs::write(
+        &runs,
+        r#"[{"name": "r1", "state": "finished", "config": {"a": {"value": 1}}}]"#,
+    )
+    .unwrap();
+    let o = wandb_rs(&[
+        "sweep",
+        "suggest",
+        "--runs",
+        runs.to_str().unwrap(),
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&o).trim(), r#"{"params":{"a":2}}"#);
+    std::fs::write(&runs, r#"[{"name": "r1", "state": "finished", "config": {"a": {"value": 1}}}, {"name": "r2", "state": "crashed", "config": {"a": {"value": 2}}}]"#).unwrap();
+    let o = wandb_rs(&[
+        "sweep",
+        "suggest",
+        "--runs",
+        runs.to_str().unwrap(),
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        stdout(&o).trim(),
+        r#"{"done":"all 2 grid points have run"}"#
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,7 +1,11 @@
 //! `wandb-rs sweep ...`: the sweep inspection commands.
 
 mod check;
+mod command;
 mod grid;
+mod hyperband;
+mod ppf;
+mod suggest;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +38,53 @@ pub(crate) enum SweepCommand {
     },
     /// Print the JSON Schema of sweep configs (for editors).
     Schema,
+    /// Print each sampled parameter's value at the given quantiles (the engine's ppf).
+    Ppf {
+        /// Comma-separated quantiles in [0, 1].
+        #[arg(long, value_delimiter = ',', default_values_t = [0.0, 0.001, 0.1, 0.5, 0.9, 0.999, 1.0])]
+        u: Vec<f64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The sweep file.
+        file: PathBuf,
+    },
+    /// Show the hyperband schedule, and which running runs it stops.
+    Hyperband {
+        /// Runs in W&B's format: a JSON list of {name, state, history or sampledHistory}.
+        #[arg(long)]
+        runs: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The sweep file.
+        file: PathBuf,
+    },
+    /// Print the command line a run gets (dry run): one argv element per argument.
+    Command {
+        /// The run's parameters as a JSON object.
+        #[arg(long)]
+        params: String,
+        /// The run id (names the `${args_json_file}` file, `config-<id>.json`).
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The sweep file.
+        file: PathBuf,
+    },
+    /// Print the next run's parameters (grid or random), or why the sweep is done.
+    Suggest {
+        /// Runs so far, in W&B's format.
+        #[arg(long)]
+        runs: Option<PathBuf>,
+        /// Seed for random choices.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The sweep file.
+        file: PathBuf,
+    },
 }
 
 /// Output formats.
@@ -53,6 +104,17 @@ pub(crate) fn run(cmd: SweepCommand) -> Outcome {
             format,
             file,
         } => grid::run(&file, limit, format),
+        SweepCommand::Ppf { u, format, file } => ppf::run(&file, &u, format),
+        SweepCommand::Hyperband { runs, format, file } => {
+            hyperband::run(&file, runs.as_deref(), format)
+        }
+        SweepCommand::Command {
+            params,
+            run_id,
+            format,
+            file,
+        } => command::run(&file, &params, run_id.as_deref(), format),
+        SweepCommand::Suggest { runs, seed, file } => suggest::run(&file, runs.as_deref(), seed),
         SweepCommand::Schema => {
             let schema = wandb_sweep::json_schema();
             let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
@@ -71,4 +133,31 @@ fn read(path: &Path) -> Option<String> {
             None
         }
     }
+}
+
+/// Reads and checks a sweep file; prints the errors and returns `Err` with the outcome
+/// when it cannot be used.
+fn load(path: &Path) -> Result<wandb_sweep::SweepConfig, Outcome> {
+    let text = read(path).ok_or(Outcome::IoError)?;
+    let file = path.display().to_string();
+    let report = wandb_sweep::check(&text);
+    for d in report.errors() {
+        output::error(d.render(&file, &text).trim_end());
+    }
+    report.into_result().map_err(|_| Outcome::Invalid)
+}
+
+/// Reads a runs file (W&B's run format).
+fn read_runs(path: Option<&Path>) -> Result<Vec<wandb_sweep::Run>, Outcome> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text = read(path).ok_or(Outcome::IoError)?;
+    serde_json::from_str(&text).map_err(|e| {
+        output::error(&format!(
+            "error: {}: not a JSON list of runs: {e}",
+            path.display()
+        ));
+        Outcome::IoError
+    })
 }
