@@ -41,10 +41,13 @@ pub enum Error {
     NotSampleable(String),
     /// The search method has no sampler here.
     #[error(
-        "method `{0}` has no sampler here: `custom` is run by an external scheduler, and \
-             bayes suggestions are not implemented yet; use grid or random"
+        "method `{0}` has no sampler here: an external scheduler runs `custom` sweeps; use \
+         grid, random or bayes"
     )]
     UnsupportedMethod(&'static str),
+    /// Bayes search without a metric.
+    #[error("bayes search needs `metric` (name and goal) to optimise; add it or use method random")]
+    BayesNeedsMetric,
     /// The config could not be written as YAML or JSON.
     #[error("could not write the sweep config: {0}")]
     Serialize(String),

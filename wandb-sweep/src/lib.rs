@@ -103,6 +103,7 @@ pub use parameter::{FlatParameter, Parameter, Parameters, flatten};
 pub use python::{python_json, python_str};
 pub use schema::json_schema;
 pub use search::{
-    DoneReason, GridSampler, RandomSampler, Run, RunState, Sampler, Suggestion, next_run,
+    BayesInfo, BayesSampler, DoneReason, GridSampler, RandomSampler, Run, RunState, Sampler,
+    Suggestion, next_run,
 };
 pub use value::{Number, Value};

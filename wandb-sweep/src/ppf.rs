@@ -2,8 +2,9 @@
 //! it: `value = ppf(u)` for a uniform draw `u` in [0, 1].
 
 use crate::error::Error;
+use crate::grid::GridKey;
 use crate::parameter::Parameter;
-use crate::special::{ibeta_inv, ndtri};
+use crate::special::{ibeta, ibeta_inv, ndtri, normal_cdf};
 use crate::value::{Number, Value};
 
 impl Parameter {
@@ -74,6 +75,77 @@ impl Parameter {
             Parameter::QBeta { a, b, q } => quantize(ibeta_inv(f(*a), f(*b), u), *q),
             Parameter::Nested { .. } => return Err(Error::NotSampleable("a nested group".into())),
         })
+    }
+}
+
+impl Parameter {
+    /// The quantile of `value` in [0, 1], as the engine's bayes search embeds values:
+    /// categorical value `i` of `n` maps to `(i + 1) / n`, `int_uniform` to
+    /// `(v − min + 1) / (max − min + 1)`, q-distributions use their continuous CDF, log
+    /// families the CDF of `ln v`. `None` for constants, nested groups and values that are
+    /// not in the parameter's domain.
+    ///
+    /// ```
+    /// use wandb_sweep::{Number, Parameter, Value};
+    /// let p = Parameter::Uniform { min: Number::Float(0.0), max: Number::Float(2.0) };
+    /// assert_eq!(p.cdf(&Value::from(0.5)), Some(0.25));
+    /// let c = Parameter::Categorical { values: vec!["a".into(), "b".into()] };
+    /// assert_eq!(c.cdf(&Value::from("a")), Some(0.5));
+    /// ```
+    #[must_use]
+    pub fn cdf(&self, value: &Value) -> Option<f64> {
+        let p = self.filled();
+        let f = |n: Option<Number>| n.map_or(f64::NAN, Number::as_f64);
+        let v = value.as_number().map(Number::as_f64);
+        let linear = |x: f64, lo: f64, hi: f64| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
+        let inv = |x: f64, lo: f64, hi: f64| (1.0 - (-x.ln() - lo) / (hi - lo)).clamp(0.0, 1.0);
+        let u = match &p {
+            Parameter::Constant { .. } | Parameter::Nested { .. } => return None,
+            Parameter::Categorical { values } => {
+                let i = values
+                    .iter()
+                    .position(|x| GridKey::of(x) == GridKey::of(value))?;
+                (i + 1) as f64 / values.len() as f64
+            }
+            Parameter::CategoricalWProbabilities {
+                values,
+                probabilities,
+            } => {
+                let i = values
+                    .iter()
+                    .position(|x| GridKey::of(x) == GridKey::of(value))?;
+                probabilities[..=i]
+                    .iter()
+                    .map(|p| p.as_f64())
+                    .sum::<f64>()
+                    .min(1.0)
+            }
+            Parameter::IntUniform { min, max } => {
+                ((v? - *min as f64 + 1.0) / (*max as f64 - *min as f64 + 1.0)).clamp(0.0, 1.0)
+            }
+            Parameter::Uniform { min, max } | Parameter::QUniform { min, max, .. } => {
+                linear(v?, min.as_f64(), max.as_f64())
+            }
+            Parameter::LogUniform { min, max } | Parameter::QLogUniform { min, max, .. } => {
+                linear(v?.ln(), min.as_f64(), max.as_f64())
+            }
+            Parameter::LogUniformValues { min, max }
+            | Parameter::QLogUniformValues { min, max, .. } => {
+                linear(v?.ln(), min.as_f64().ln(), max.as_f64().ln())
+            }
+            Parameter::InvLogUniform { min, max } => inv(v?, min.as_f64(), max.as_f64()),
+            Parameter::InvLogUniformValues { min, max } => {
+                inv(v?, -max.as_f64().ln(), -min.as_f64().ln())
+            }
+            Parameter::Normal { mu, sigma } | Parameter::QNormal { mu, sigma, .. } => {
+                normal_cdf((v? - f(*mu)) / f(*sigma))
+            }
+            Parameter::LogNormal { mu, sigma } | Parameter::QLogNormal { mu, sigma, .. } => {
+                normal_cdf((v?.ln() - f(*mu)) / f(*sigma))
+            }
+            Parameter::Beta { a, b } | Parameter::QBeta { a, b, .. } => ibeta(f(*a), f(*b), v?),
+        };
+        u.is_finite().then_some(u)
     }
 }
 

@@ -71,6 +71,16 @@ fn acklam(p: f64) -> f64 {
     }
 }
 
+/// Φ(z), the standard normal CDF.
+pub(crate) fn normal_cdf(z: f64) -> f64 {
+    0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// φ(z), the standard normal density.
+pub(crate) fn normal_pdf(z: f64) -> f64 {
+    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
 /// The regularized incomplete beta function I_x(a, b).
 pub(crate) fn ibeta(a: f64, b: f64, x: f64) -> f64 {
     if x <= 0.0 {

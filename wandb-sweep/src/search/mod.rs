@@ -1,12 +1,15 @@
 //! Searching a sweep: the next run's parameters for grid and random search, the runs a search
 //! sees, and the [`Sampler`] trait other samplers plug into.
 
+mod bayes;
+mod gaussian_process;
 mod grid;
 mod random;
 mod run;
 
 use std::fmt;
 
+pub use bayes::{BayesInfo, BayesSampler};
 pub use grid::GridSampler;
 pub use random::RandomSampler;
 pub use run::{Run, RunState};
@@ -25,7 +28,7 @@ pub enum Suggestion {
 }
 
 /// Why a sweep has no runs left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum DoneReason {
     /// Every grid point has a run.
@@ -43,6 +46,11 @@ pub enum DoneReason {
         /// The cap.
         run_cap: u64,
     },
+    /// A run reached `metric.target`.
+    TargetReached {
+        /// The best value, which reached the target.
+        value: f64,
+    },
 }
 
 impl fmt::Display for DoneReason {
@@ -53,6 +61,9 @@ impl fmt::Display for DoneReason {
                 write!(f, "all {points} distinct points have run")
             }
             DoneReason::RunCapReached { run_cap } => write!(f, "run_cap {run_cap} reached"),
+            DoneReason::TargetReached { value } => {
+                write!(f, "a run reached the metric target ({value})")
+            }
         }
     }
 }
@@ -70,8 +81,9 @@ pub trait Sampler {
     fn tell(&mut self, _run: &Run) {}
 }
 
-/// The next run of a sweep, as W&B's engine would suggest it (`seed` makes random choices
-/// reproducible). `run_cap` ends the sweep once that many runs exist.
+/// The next run of a sweep, as W&B would suggest it (`seed` makes random choices
+/// reproducible). `run_cap` ends the sweep once that many runs exist, and `metric.target`
+/// once a run's value reaches it (as the W&B server does).
 ///
 /// ```
 /// use wandb_sweep::{next_run, Run, RunState, Suggestion, SweepConfig};
@@ -84,17 +96,35 @@ pub trait Sampler {
 /// ```
 ///
 /// # Errors
-/// [`Error::UnsupportedMethod`] for `custom` (an external scheduler decides) and `bayes`
-/// (not implemented yet), [`Error::NotEnumerable`] for grids over continuous parameters.
+/// [`Error::UnsupportedMethod`] for `custom` (an external scheduler decides),
+/// [`Error::NotEnumerable`] for grids over continuous parameters, [`Error::BayesNeedsMetric`].
 pub fn next_run(config: &SweepConfig, runs: &[Run], seed: u64) -> Result<Suggestion, Error> {
     if let Some(cap) = config.run_cap
         && runs.len() as u64 >= cap
     {
         return Ok(Suggestion::Done(DoneReason::RunCapReached { run_cap: cap }));
     }
+    if let Some(value) = target_reached(config, runs) {
+        return Ok(Suggestion::Done(DoneReason::TargetReached { value }));
+    }
     match config.method {
         Method::Grid => GridSampler::new(config)?.ask(runs),
         Method::Random => RandomSampler::new(config, seed).ask(runs),
-        Method::Bayes | Method::Custom => Err(Error::UnsupportedMethod(config.method.as_str())),
+        Method::Bayes => BayesSampler::new(config, seed)?.ask(runs),
+        Method::Custom => Err(Error::UnsupportedMethod(config.method.as_str())),
     }
+}
+
+/// The best value that reached `metric.target`, if any run's did.
+fn target_reached(config: &SweepConfig, runs: &[Run]) -> Option<f64> {
+    let metric = config.metric.as_ref()?;
+    let target = metric.target?.as_f64();
+    let maximize = metric.goal == Some(crate::config::Goal::Maximize);
+    runs.iter()
+        .flat_map(|r| {
+            r.metric_history(&metric.name)
+                .into_iter()
+                .chain(r.summary_metric(&metric.name))
+        })
+        .find(|&v| if maximize { v >= target } else { v <= target })
 }
