@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::gaussian_process::{GaussianProcess, LENGTH_BOUNDS};
 use super::{Run, RunState, Sampler, Suggestion};
 use crate::config::{Goal, Impute, ImputeWhileRunning, Metric, SweepConfig};
+use crate::distribution::Distribution;
 use crate::error::Error;
 use crate::grid::{insert_path, lookup};
 use crate::parameter::{Parameter, Parameters, flatten};
@@ -19,6 +20,10 @@ use crate::value::Value;
 const CANDIDATES: usize = 1000;
 /// At most this many observations are fitted (a random subset beyond).
 const MAX_OBSERVATIONS: usize = 100;
+/// Candidates (best by expected improvement) refined by local perturbation.
+const REFINE_ANCHORS: usize = 10;
+/// Perturbations per anchor and radius.
+const REFINE_STEPS: usize = 30;
 /// At most this many pending runs get fantasy values.
 const MAX_PENDING: usize = 95;
 
@@ -198,7 +203,13 @@ impl BayesSampler {
         (0..d).map(|_| self.rng.random::<f64>()).collect()
     }
 
-    fn choose(&mut self, observed: Vec<Observation>, pending: Vec<Vec<f64>>, d: usize) -> Vec<f64> {
+    fn choose(
+        &mut self,
+        observed: Vec<Observation>,
+        pending: Vec<Vec<f64>>,
+        dims: &[(Vec<String>, &Parameter)],
+    ) -> Vec<f64> {
+        let d = dims.len();
         let mut observed = observed;
         if observed.len() > MAX_OBSERVATIONS {
             let keep = sample(&mut self.rng, observed.len(), MAX_OBSERVATIONS);
@@ -215,7 +226,7 @@ impl BayesSampler {
             return self.fallback(d, "the Gaussian process could not be fitted; random point");
         };
         if !pending.is_empty() {
-            let (mut fx, mut fy) = (x, y.clone());
+            let (mut fx, mut fy) = (x.clone(), y.clone());
             for p in pending.into_iter().take(MAX_PENDING) {
                 fy.push(gp.predict(&p).0);
                 fx.push(p);
@@ -235,16 +246,45 @@ impl BayesSampler {
         if near(gp.length(), LENGTH_BOUNDS.0) || near(gp.length(), LENGTH_BOUNDS.1) {
             return self.fallback(d, "the fitted length scale is at a bound; random point");
         }
-        let mut best: Option<(f64, Vec<f64>, f64, f64)> = None;
-        for _ in 0..CANDIDATES {
-            let c = self.random_point(d);
-            let (mu, sigma) = gp.predict(&c);
+        let score = |c: &mut Vec<f64>| {
+            snap(c, dims);
+            let (mu, sigma) = gp.predict(c);
             let z = -(mu - best_y) / (sigma + 1e-6);
-            let ei = -(mu - best_y) * normal_cdf(z) + sigma * normal_pdf(z);
-            if best.as_ref().is_none_or(|b| ei > b.0) {
-                best = Some((ei, c, mu, sigma));
+            (
+                -(mu - best_y) * normal_cdf(z) + sigma * normal_pdf(z),
+                mu,
+                sigma,
+            )
+        };
+        let mut scored: Vec<(f64, Vec<f64>, f64, f64)> = (0..CANDIDATES)
+            .map(|_| {
+                let mut c = self.random_point(d);
+                let (ei, mu, sigma) = score(&mut c);
+                (ei, c, mu, sigma)
+            })
+            .collect();
+        // Beyond the engine: refine around the best candidates and the best observations.
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.truncate(REFINE_ANCHORS);
+        let mut anchors: Vec<Vec<f64>> = scored.iter().map(|s| s.1.clone()).collect();
+        let mut by_value: Vec<(f64, &Vec<f64>)> = y.iter().copied().zip(&x).collect();
+        by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
+        anchors.extend(by_value.iter().take(3).map(|(_, p)| (*p).clone()));
+        for radius in [0.05, 0.01, 0.002] {
+            for anchor in &anchors {
+                for _ in 0..REFINE_STEPS {
+                    let mut c: Vec<f64> = anchor
+                        .iter()
+                        .map(|&v| {
+                            (v + self.rng.random_range(-radius..radius)).clamp(0.0, 1.0 - 1e-12)
+                        })
+                        .collect();
+                    let (ei, mu, sigma) = score(&mut c);
+                    scored.push((ei, c, mu, sigma));
+                }
             }
         }
+        let best = scored.into_iter().max_by(|a, b| a.0.total_cmp(&b.0));
         let Some((ei, point, mu, sigma)) = best else {
             return self.random_point(d);
         };
@@ -267,6 +307,31 @@ impl BayesSampler {
             ..BayesInfo::default()
         });
         self.random_point(d)
+    }
+}
+
+/// Moves each coordinate of a discrete parameter to the embedding of the value it maps to,
+/// so that a candidate equal to an observed run scores as that run (beyond the engine, which
+/// keeps suggesting a known point from another spot of its bin).
+fn snap(c: &mut [f64], dims: &[(Vec<String>, &Parameter)]) {
+    for (x, (_, p)) in c.iter_mut().zip(dims) {
+        let discrete = matches!(
+            p.distribution(),
+            Some(
+                Distribution::Categorical
+                    | Distribution::CategoricalWProbabilities
+                    | Distribution::IntUniform
+                    | Distribution::QUniform
+                    | Distribution::QLogUniformValues
+                    | Distribution::QLogUniform
+                    | Distribution::QNormal
+                    | Distribution::QLogNormal
+                    | Distribution::QBeta
+            )
+        );
+        if discrete && let Some(u) = p.ppf(*x).ok().and_then(|v| p.cdf(&v)) {
+            *x = u;
+        }
     }
 }
 
@@ -297,7 +362,7 @@ impl Sampler for BayesSampler {
             });
             self.random_point(dims.len())
         } else {
-            self.choose(observed, pending, dims.len())
+            self.choose(observed, pending, &dims)
         };
         let mut out = IndexMap::new();
         let mut coords = point.into_iter();
