@@ -73,7 +73,16 @@ def grid_count():
     print(f"count a 10^30-point space (distinct yaml_hash per parameter): {s * 1e6:.0f} us")
 
 
+def random_sampling():
+    from sweeps.random_search import random_search_next_runs
+    cfg = yaml.safe_load(open(os.path.join(ROOT, "wandb-sweep/tests/fixtures/cases/c02_random_all_v2_dists.yaml")))
+    n = 2000
+    s = best_of(3, lambda: [random_search_next_runs(cfg, validate=False, n=1) for _ in range(n)])
+    print(f"random sample of all 15 distributions (random_search_next_runs): {s / n * 1e6:.0f} us per sample")
+
+
 if __name__ == "__main__":
+    random_sampling()
     check_corpus()
     grid_enumerate()
     grid_count()

@@ -29,19 +29,62 @@ fn matern(a: &[f64], b: &[f64], length: f64) -> f64 {
     (1.0 + s) * (-s).exp()
 }
 
-fn gram(x: &[Vec<f64>], length: f64) -> DMatrix<f64> {
+/// Pairwise distances, computed once per fit.
+fn distances(x: &[Vec<f64>]) -> DMatrix<f64> {
     let n = x.len();
-    DMatrix::from_fn(n, n, |i, j| {
-        matern(&x[i], &x[j], length) + if i == j { ALPHA } else { 0.0 }
-    })
+    let mut d = DMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..i {
+            let r: f64 = x[i]
+                .iter()
+                .zip(&x[j])
+                .map(|(p, q)| (p - q) * (p - q))
+                .sum::<f64>()
+                .sqrt();
+            d[(i, j)] = r;
+            d[(j, i)] = r;
+        }
+    }
+    d
+}
+
+fn gram(dist: &DMatrix<f64>, length: f64) -> DMatrix<f64> {
+    let c = 3f64.sqrt() / length;
+    let mut k = dist.map(|r| {
+        let s = c * r;
+        (1.0 + s) * (-s).exp()
+    });
+    for i in 0..k.nrows() {
+        k[(i, i)] += ALPHA;
+    }
+    k
 }
 
 /// The log marginal likelihood of `y` under length scale `length` (None if not positive definite).
-fn log_likelihood(x: &[Vec<f64>], y: &DVector<f64>, length: f64) -> Option<f64> {
-    let chol = Cholesky::new(gram(x, length))?;
+fn log_likelihood(dist: &DMatrix<f64>, y: &DVector<f64>, length: f64) -> Option<f64> {
+    let chol = Cholesky::new(gram(dist, length))?;
     let alpha = chol.solve(y);
     let log_det: f64 = chol.l_dirty().diagonal().iter().map(|d| d.ln()).sum();
     Some(-0.5 * y.dot(&alpha) - log_det - 0.5 * y.len() as f64 * (2.0 * std::f64::consts::PI).ln())
+}
+
+/// The maximiser of `f` on [a, b] by golden-section search (one new evaluation per step).
+fn golden_max(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, steps: usize) -> f64 {
+    let phi = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut c, mut d) = (b - phi * (b - a), a + phi * (b - a));
+    let (mut fc, mut fd) = (f(c), f(d));
+    for _ in 0..steps {
+        if fc >= fd {
+            (b, d, fd) = (d, c, fc);
+            c = b - phi * (b - a);
+            fc = f(c);
+        } else {
+            (a, c, fc) = (c, d, fd);
+            d = a + phi * (b - a);
+            fd = f(d);
+        }
+    }
+    (a + b) / 2.0
 }
 
 impl GaussianProcess {
@@ -49,33 +92,25 @@ impl GaussianProcess {
     /// weights. `None` when no length scale gives a positive-definite kernel.
     pub(crate) fn fit(x: Vec<Vec<f64>>, y: &[f64]) -> Option<GaussianProcess> {
         let yv = DVector::from_column_slice(y);
+        let dist = distances(&x);
         let (lo, hi) = (LENGTH_BOUNDS.0.ln(), LENGTH_BOUNDS.1.ln());
-        let score = |t: f64| log_likelihood(&x, &yv, t.exp()).unwrap_or(f64::NEG_INFINITY);
-        let steps = 48;
-        let grid: Vec<f64> = (0..=steps)
+        let score = |t: f64| log_likelihood(&dist, &yv, t.exp()).unwrap_or(f64::NEG_INFINITY);
+        let steps = 32u32;
+        let grid: Vec<(f64, f64)> = (0..=steps)
             .map(|i| lo + (hi - lo) * f64::from(i) / f64::from(steps))
+            .map(|t| (t, score(t)))
             .collect();
         let best = grid
             .iter()
-            .copied()
             .enumerate()
-            .max_by(|a, b| score(a.1).total_cmp(&score(b.1)))?
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1))?
             .0;
-        let (mut a, mut b) = (
-            grid[best.saturating_sub(1)],
-            grid[(best + 1).min(steps as usize)],
+        let (a, b) = (
+            grid[best.saturating_sub(1)].0,
+            grid[(best + 1).min(steps as usize)].0,
         );
-        let phi = (5f64.sqrt() - 1.0) / 2.0;
-        for _ in 0..40 {
-            let (c, d) = (b - phi * (b - a), a + phi * (b - a));
-            if score(c) >= score(d) {
-                b = d;
-            } else {
-                a = c;
-            }
-        }
-        let length = ((a + b) / 2.0).exp();
-        let chol = Cholesky::new(gram(&x, length))?;
+        let length = golden_max(score, a, b, 24).exp();
+        let chol = Cholesky::new(gram(&dist, length))?;
         let weights = chol.solve(&yv);
         Some(GaussianProcess {
             x,
