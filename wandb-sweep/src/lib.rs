@@ -45,6 +45,24 @@
 //! # Ok::<(), wandb_sweep::Error>(())
 //! ```
 //!
+//! # Search and early termination
+//!
+//! ```
+//! use wandb_sweep::{next_run, CommandContext, Run, RunState, Suggestion, SweepConfig};
+//! let cfg = SweepConfig::from_yaml("\
+//! program: train.py
+//! method: random
+//! parameters:
+//!   lr: {distribution: log_uniform_values, min: 0.0001, max: 0.1}
+//!   OUTPUT_DIR: {value: ./x}
+//! ")?;
+//! let Suggestion::Run(params) = next_run(&cfg, &[], 42)? else { unreachable!() };
+//! let argv = CommandContext::new().argv(&cfg, &params);
+//! assert_eq!(&argv[..3], ["/usr/bin/env", "python", "train.py"]);
+//! assert!(argv.contains(&"--OUTPUT_DIR=./x".to_owned())); // one element, never split or joined
+//! # Ok::<(), wandb_sweep::Error>(())
+//! ```
+//!
 //! # Deliberate differences from W&B
 //!
 //! The verdict (`valid`) equals the sweeps engine's on every file of the conformance suite,
@@ -61,6 +79,12 @@
 //! * duplicate keys: PyYAML silently keeps the last one;
 //! * `bayes` or hyperband without `metric`, and `bayes` with only constants: the engine fails
 //!   when it makes the first suggestion.
+//!
+//! Search goes beyond the engine where it only gains: random search can sample without
+//! replacement, bayes refines its best candidates locally and scores discrete parameters at
+//! their values, a bayes fit uses at most 100 runs chosen without replacement (the engine
+//! draws with replacement), and `categorical_w_probabilities` works with bayes (the engine
+//! crashes). Hyperband bands past `u64::MAX` saturate (the engine uses big integers).
 //!
 //! Scalars are read as W&B's cloud path reads them (YAML 1.2 numbers plus YAML 1.1 booleans
 //! `yes`/`no`/`on`/`off`), with a warning wherever YAML 1.1 and 1.2 disagree.
