@@ -220,23 +220,62 @@ fn ppf_equals_the_engine_table_for_every_valid_file() {
 
 #[test]
 fn hyperband_json_stops_what_the_engine_stops() {
-    let o = wandb_rs(&[
-        "sweep",
-        "hyperband",
-        "--format",
-        "json",
-        "--runs",
-        fixture("cases/c05_runs.json").to_str().unwrap(),
-        fixture("cases/c05_hyperband_max_iter.yaml")
-            .to_str()
-            .unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(
-        v,
-        serde_json::json!({"bands": [1, 3, 9], "stop": ["run_bad", "run_short", "run_recover"]})
-    );
+    let cases = [
+        (
+            "cases/c04_bayes_hyperband_min_iter.yaml",
+            "cases/c04_runs.json",
+            "oracle/cases-c04_bayes_hyperband_min_iter.json",
+        ),
+        (
+            "cases/c05_hyperband_max_iter.yaml",
+            "cases/c05_runs.json",
+            "oracle/cases-c05_hyperband_max_iter.json",
+        ),
+        (
+            "hyperband/h01_non_strict.yaml",
+            "hyperband/h01_runs.json",
+            "oracle/hyperband-h01_non_strict.json",
+        ),
+        (
+            "hyperband/h02_maximize.yaml",
+            "hyperband/h02_runs.json",
+            "oracle/hyperband-h02_maximize.json",
+        ),
+        (
+            "hyperband/h03_min_iter_float_eta.yaml",
+            "hyperband/h03_runs.json",
+            "oracle/hyperband-h03_min_iter_float_eta.json",
+        ),
+    ];
+    for (sweep, runs, oracle) in cases {
+        let o = wandb_rs(&[
+            "sweep",
+            "hyperband",
+            "--format",
+            "json",
+            "--runs",
+            fixture(runs).to_str().unwrap(),
+            fixture(sweep).to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{sweep}");
+        let ours: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let engine: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture(oracle)).unwrap()).unwrap();
+        assert_eq!(ours["stop"], engine["hyperband"]["stop"], "{sweep}");
+        assert_eq!(
+            ours["bands"].as_array().unwrap()[..engine["hyperband"]["bands_first10"]
+                .as_array()
+                .unwrap()
+                .len()],
+            engine["hyperband"]["bands_first10"].as_array().unwrap()[..],
+            "{sweep}"
+        );
+        assert_eq!(
+            ours["bands"].as_array().unwrap().len() as u64,
+            engine["hyperband"]["n_bands"].as_u64().unwrap(),
+            "{sweep}"
+        );
+    }
     let text = wandb_rs(&[
         "sweep",
         "hyperband",
