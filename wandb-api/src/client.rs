@@ -1,0 +1,277 @@
+//! The client: one generic GraphQL call that does transport, headers, error mapping and
+//! retries; the typed operations in `ops` are thin methods over it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use graphql_client::{GraphQLQuery, Response};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
+
+use crate::error::{Error, excerpt};
+use crate::retry::{RetryPolicy, parse_retry_after, retryable_status};
+use crate::settings::Settings;
+
+/// The `User-Agent` of the public-API traffic the server recognises.
+const PUBLIC_USER_AGENT: &str = concat!(
+    "W&B Public Client ",
+    env!("CARGO_PKG_VERSION"),
+    " (wandb-rs)"
+);
+
+/// A W&B API client. Cheap to clone; clones share one connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), wandb_api::Error> {
+/// let client = wandb_api::Client::from_env()?;
+/// let viewer = client.viewer().await?;
+/// println!("logged in as {:?}", viewer.entity);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    settings: Settings,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.settings.base_url.as_str())
+            .field("api_key_set", &self.inner.settings.api_key.is_some())
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Clone, Default)]
+pub struct ClientBuilder {
+    settings: Option<Settings>,
+    retry: Option<RetryPolicy>,
+}
+
+impl ClientBuilder {
+    /// The settings to use (default: [`Settings::from_env`]).
+    #[must_use]
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// The retry policy (default: W&B's, 20 retries from 2 s to 60 s).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for unusable settings or when the HTTP stack cannot start.
+    pub fn build(self) -> Result<Client, Error> {
+        let settings = match self.settings {
+            Some(s) => s,
+            None => Settings::from_env()?,
+        };
+        let retry = self.retry.unwrap_or_default();
+        // One process-wide TLS provider; a second install fails harmlessly.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .gzip(true)
+            .build()
+            .map_err(|e| Error::Configuration(format!("cannot start the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                settings,
+                retry,
+            }),
+        })
+    }
+}
+
+/// What one attempt ended with.
+enum Attempt<T> {
+    Done(T),
+    Retry(Error, Option<Duration>),
+    Fail(Error),
+}
+
+impl Client {
+    /// A builder.
+    #[must_use]
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client from the environment, the settings file and netrc.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for unusable settings.
+    pub fn from_env() -> Result<Client, Error> {
+        Client::builder().build()
+    }
+
+    /// The resolved settings.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Runs a GraphQL operation with retries. `conflict_retried` retries HTTP 409 (W&B does
+    /// so for `upsertBucket` only). GraphQL `errors` in a 200 are returned, never retried.
+    ///
+    /// # Errors
+    /// Any [`Error`]: unauthorized, not found, rate limited, GraphQL messages, HTTP status,
+    /// timeout, transport, invalid response.
+    pub async fn execute<Q: GraphQLQuery>(
+        &self,
+        variables: Q::Variables,
+        conflict_retried: bool,
+    ) -> Result<Q::ResponseData, Error> {
+        let body = serde_json::to_vec(&Q::build_query(variables))
+            .map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let url = self.inner.settings.base_url.join("graphql");
+        let retry = self.inner.retry;
+        let mut attempt = 0;
+        loop {
+            match self.attempt::<Q>(&url, &body, conflict_retried).await {
+                Attempt::Done(data) => return Ok(data),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry(e, _) if attempt >= retry.max_retries => return Err(e),
+                Attempt::Retry(e, after) => {
+                    let wait = retry.wait(attempt, after);
+                    tracing::debug!(attempt, ?wait, error = %e, "retrying W&B request");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(USER_AGENT, HeaderValue::from_static(PUBLIC_USER_AGENT));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert("X-Wandb-Username", HeaderValue::from_static(""));
+        h.insert("X-Wandb-User-Email", HeaderValue::from_static(""));
+        h.insert("Use-Admin-Privileges", HeaderValue::from_static("true"));
+        h
+    }
+
+    /// `Authorization: Basic base64("api:" + key)`, for requests to the base URL only.
+    fn authorization(&self, url: &str) -> Option<HeaderValue> {
+        use base64::Engine;
+        let key = self.inner.settings.api_key.as_ref()?;
+        let target = reqwest::Url::parse(url).ok()?;
+        if !self.inner.settings.base_url.owns(&target) {
+            return None;
+        }
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("api:{}", key.expose()));
+        let mut value = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
+    async fn attempt<Q: GraphQLQuery>(
+        &self,
+        url: &str,
+        body: &[u8],
+        conflict_retried: bool,
+    ) -> Attempt<Q::ResponseData> {
+        let mut request = self
+            .inner
+            .http
+            .post(url)
+            .headers(self.headers())
+            .body(body.to_vec());
+        if let Some(auth) = self.authorization(url) {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry(Error::Timeout(self.inner.retry.timeout), None);
+            }
+            Err(e) => return Attempt::Retry(transport(url, &e), None),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry(Error::Timeout(self.inner.retry.timeout), None);
+            }
+            Err(e) => return Attempt::Retry(transport(url, &e), None),
+        };
+        if (200..300).contains(&status) {
+            return decode::<Q::ResponseData>(&text);
+        }
+        let error = status_error(status, &text, retry_after);
+        if retryable_status(status, conflict_retried) {
+            Attempt::Retry(error, retry_after)
+        } else {
+            Attempt::Fail(error)
+        }
+    }
+}
+
+fn transport(url: &str, e: &reqwest::Error) -> Error {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    Error::Transport {
+        url: url.to_owned(),
+        message,
+    }
+}
+
+fn status_error(status: u16, text: &str, retry_after: Option<Duration>) -> Error {
+    match status {
+        401 | 403 => Error::Unauthorized,
+        404 => Error::NotFound {
+            what: excerpt(text),
+        },
+        429 => Error::RateLimited { retry_after },
+        _ => Error::Http {
+            status,
+            body: excerpt(text),
+        },
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Attempt<T> {
+    let response: Response<T> = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => return Attempt::Fail(Error::InvalidResponse(format!("{e}: {}", excerpt(text)))),
+    };
+    if let Some(errors) = response.errors.filter(|e| !e.is_empty()) {
+        let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        return Attempt::Fail(Error::GraphQl { messages });
+    }
+    match response.data {
+        Some(data) => Attempt::Done(data),
+        None => Attempt::Fail(Error::InvalidResponse(format!(
+            "no data: {}",
+            excerpt(text)
+        ))),
+    }
+}

@@ -1,0 +1,73 @@
+//! The crate's error type.
+
+use std::time::Duration;
+
+/// Everything that can go wrong talking to W&B.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API key was refused (HTTP 401/403, or `viewer` is null).
+    #[error("W&B refused the API key: run `wandb-rs login` or set WANDB_API_KEY to a valid key")]
+    Unauthorized,
+    /// The entity, project, run or sweep does not exist.
+    #[error("not found: {what}; check the entity, project and id")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+    },
+    /// The server rate-limited every attempt.
+    #[error("W&B is rate limiting requests; retry after {retry_after:?}")]
+    RateLimited {
+        /// The server's `Retry-After`, if it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// The server answered with GraphQL errors.
+    #[error("W&B rejected the request: {}", .messages.join("; "))]
+    GraphQl {
+        /// The error messages.
+        messages: Vec<String>,
+    },
+    /// An HTTP error status (after retries, where retried).
+    #[error("W&B answered HTTP {status}: {body}")]
+    Http {
+        /// The status code.
+        status: u16,
+        /// The start of the response body.
+        body: String,
+    },
+    /// No response in time.
+    #[error("no answer from W&B within {0:?}; check the network or raise the timeout")]
+    Timeout(Duration),
+    /// The connection failed (after retries).
+    #[error("cannot reach W&B at {url}: {message}; check WANDB_BASE_URL and the network")]
+    Transport {
+        /// The URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The response was not what the protocol says.
+    #[error("unexpected response from W&B: {0}")]
+    InvalidResponse(String),
+    /// The settings are unusable (bad base URL, missing key).
+    #[error("{0}")]
+    Configuration(String),
+    /// The sweep config is invalid.
+    #[error(transparent)]
+    Sweep(#[from] wandb_sweep::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// At most this many characters of a body go into an error.
+const BODY_EXCERPT: usize = 300;
+
+/// The start of a response body for an error message.
+pub(crate) fn excerpt(body: &str) -> String {
+    let mut s: String = body.chars().take(BODY_EXCERPT).collect();
+    if body.chars().count() > BODY_EXCERPT {
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,66 @@
+//! A typed Weights & Biases backend client: settings and auth as the official SDK resolves
+//! them, GraphQL operations over one retrying call, typed results.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wandb_api::Error> {
+//! use wandb_api::{Client, SweepState};
+//! use wandb_sweep::SweepConfig;
+//!
+//! let client = Client::from_env()?; // WANDB_API_KEY / netrc, WANDB_BASE_URL, WANDB_ENTITY …
+//! let me = client.viewer().await?;  // verifies the key
+//! let cfg = SweepConfig::from_yaml("method: random\nparameters:\n  lr: {min: 0.0001, max: 0.1}\n")?;
+//! let sweep = client.create_sweep(&cfg, me.entity.as_deref(), Some("my-project")).await?;
+//! println!("wandb agent {}", sweep.path());
+//! client.set_sweep_state(sweep.entity.as_deref(), sweep.project.as_deref(), &sweep.sweep_id, SweepState::Paused).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Settings
+//!
+//! [`Settings`] resolves once: explicit values, then `WANDB_BASE_URL`, `WANDB_API_KEY`,
+//! `WANDB_ENTITY`, `WANDB_PROJECT`, then the settings file (`$WANDB_CONFIG_DIR/settings` or
+//! `~/.config/wandb/settings`, section `[default]`); the API key also comes from netrc
+//! (`$NETRC`, `~/.netrc`, `~/_netrc`; machine = the base URL's `host[:port]`), checked before
+//! the settings file's `api_key` as the official SDK does. W&B cloud hosts fall back to the
+//! `api.wandb.ai` entry; other servers never get the cloud key. The key is an [`ApiKey`]:
+//! never printed in `Debug`, `Display`, errors or logs.
+//!
+//! # Requests, retries, errors
+//!
+//! [`Client::execute`] sends every operation: `POST {base}/graphql` with the public client's
+//! headers; `Authorization: Basic base64("api:" + key)` only for the base URL's origin (a
+//! redirect elsewhere drops it). Connection errors, 408, 429 and 5xx (but 501) are retried
+//! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`, capped at 60 s; `Retry-After` wins);
+//! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`; GraphQL `errors`
+//! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`].
+//!
+//! # Operations so far
+//!
+//! Viewer; runs: `upsert_run` (config in `{key: {value}}` form with `_wandb.t`, `sweep` to
+//! attach), `resume_status`, `stop_run`; sweeps: `create_sweep`, `sweep` (state, config, runs
+//! with history samples and summary, as `wandb_sweep::Run`), `set_sweep_state`; agents:
+//! `create_agent`, `heartbeat` (typed [`AgentCommand`]s).
+mod client;
+mod error;
+mod graphql;
+mod netrc;
+mod ops;
+mod retry;
+mod secret;
+mod settings;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{Error, Result};
+pub use netrc::netrc_password;
+pub use ops::agents::{AgentCommand, parse_commands};
+pub use ops::runs::{ResumeState, RunUpsert, UpsertedRun, config_json};
+pub use ops::sweeps::{CreatedSweep, Sweep, SweepState};
+pub use ops::viewer::Viewer;
+pub use retry::RetryPolicy;
+pub use secret::ApiKey;
+pub use settings::{
+    BaseUrl, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_ENTITY, ENV_PROJECT, Settings,
+    SettingsBuilder,
+};

@@ -1,0 +1,212 @@
+//! Runs: create and update (`upsertBucket`), resume status, stop.
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::graphql::{
+    RunResumeStatus, StopRun, UpsertBucket, run_resume_status, stop_run, upsert_bucket,
+};
+
+/// What to create or update. `None` fields are not sent, so an update never clears them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunUpsert {
+    /// The run id (8 characters by convention); `None` lets the server pick one.
+    pub run_id: Option<String>,
+    /// The storage id of an existing run (from an earlier upsert or a resume).
+    pub storage_id: Option<String>,
+    /// The entity; `None` means the viewer's default entity.
+    pub entity: Option<String>,
+    /// The project; `None` means the server's default project.
+    pub project: Option<String>,
+    /// The display name.
+    pub display_name: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// The group.
+    pub group: Option<String>,
+    /// The job type.
+    pub job_type: Option<String>,
+    /// The host name.
+    pub host: Option<String>,
+    /// The program path.
+    pub program: Option<String>,
+    /// The sweep id the run belongs to.
+    pub sweep: Option<String>,
+    /// The run config (plain values; see [`config_json`]).
+    pub config: Option<Map<String, Json>>,
+}
+
+/// What the server made of an upsert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertedRun {
+    /// The storage id (keep it for updates).
+    pub storage_id: String,
+    /// The run id.
+    pub run_id: String,
+    /// The display name.
+    pub display_name: Option<String>,
+    /// The sweep the run is attached to.
+    pub sweep: Option<String>,
+    /// The resolved entity (use it for the file stream).
+    pub entity: String,
+    /// The resolved project.
+    pub project: String,
+    /// History rows already stored (a resumed run continues there).
+    pub history_line_count: u64,
+    /// True when the run was created by this call.
+    pub inserted: bool,
+}
+
+/// A run config as W&B stores it: `{key: {value: v}}`, plus `_wandb.t` (the telemetry that
+/// marks a run as started by a real client, so that it can be resumed).
+///
+/// ```
+/// let mut c = serde_json::Map::new();
+/// c.insert("lr".into(), serde_json::json!(0.01));
+/// let text = wandb_api::config_json(&c);
+/// let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+/// assert_eq!(v["lr"]["value"], 0.01);
+/// assert!(v["_wandb"]["value"]["t"].is_object());
+/// ```
+#[must_use]
+pub fn config_json(config: &Map<String, Json>) -> String {
+    let mut out: Map<String, Json> = config
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({ "value": v })))
+        .collect();
+    let version = env!("CARGO_PKG_VERSION");
+    let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    out.insert(
+        "_wandb".into(),
+        json!({ "value": { "cli_version": version, "t": { "5": version, "12": version, "13": platform }, "m": [] } }),
+    );
+    Json::Object(out).to_string()
+}
+
+/// An existing run that can be resumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeState {
+    /// The storage id.
+    pub storage_id: String,
+    /// History rows stored (the next row goes at this offset).
+    pub history_line_count: u64,
+    /// Events rows stored.
+    pub events_line_count: u64,
+    /// Console lines stored.
+    pub log_line_count: u64,
+    /// The summary (JSON object).
+    pub summary: Json,
+    /// The config in W&B's `{key: {value: v}}` form.
+    pub config: Json,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+fn parse_json(text: Option<String>) -> Json {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Json::Null)
+}
+
+fn count(n: Option<i64>) -> u64 {
+    n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+}
+
+impl Client {
+    /// Creates or updates a run. HTTP 409 is retried, as W&B does for this mutation.
+    ///
+    /// # Errors
+    /// Any [`Error`]; [`Error::InvalidResponse`] when the server returns no run.
+    pub async fn upsert_run(&self, run: &RunUpsert) -> Result<UpsertedRun, Error> {
+        let settings = self.settings();
+        let vars = upsert_bucket::Variables {
+            id: run.storage_id.clone(),
+            name: run.run_id.clone(),
+            project: run.project.clone().or_else(|| settings.project.clone()),
+            entity: run.entity.clone().or_else(|| settings.entity.clone()),
+            group_name: run.group.clone(),
+            display_name: run.display_name.clone(),
+            notes: run.notes.clone(),
+            config: run.config.as_ref().map(config_json),
+            host: run.host.clone(),
+            program: run.program.clone(),
+            job_type: run.job_type.clone(),
+            sweep: run.sweep.clone(),
+            tags: run.tags.clone(),
+            ..Default::default()
+        };
+        let data = self.execute::<UpsertBucket>(vars, true).await?;
+        let payload = data
+            .upsert_bucket
+            .ok_or_else(|| Error::InvalidResponse("upsertBucket returned nothing".into()))?;
+        let b = payload
+            .bucket
+            .ok_or_else(|| Error::InvalidResponse("upsertBucket returned no run".into()))?;
+        let project = b
+            .project
+            .ok_or_else(|| Error::InvalidResponse("the run has no project".into()))?;
+        Ok(UpsertedRun {
+            storage_id: b.id,
+            run_id: b.name,
+            display_name: b.display_name,
+            sweep: b.sweep_name,
+            entity: project.entity.name,
+            project: project.name,
+            history_line_count: count(b.history_line_count),
+            inserted: payload.inserted.unwrap_or(false),
+        })
+    }
+
+    /// The state of a run to resume, or `None` when it does not exist or was never started
+    /// by a client (no `_wandb.t` in its config, e.g. a run the sweep pre-created).
+    ///
+    /// # Errors
+    /// Any [`Error`].
+    pub async fn resume_status(
+        &self,
+        entity: Option<&str>,
+        project: Option<&str>,
+        run_id: &str,
+    ) -> Result<Option<ResumeState>, Error> {
+        let vars = run_resume_status::Variables {
+            entity: entity.map(str::to_owned),
+            project: project.map(str::to_owned),
+            name: run_id.to_owned(),
+        };
+        let data = self.execute::<RunResumeStatus>(vars, false).await?;
+        let Some(b) = data.model.and_then(|m| m.bucket) else {
+            return Ok(None);
+        };
+        let started = parse_json(b.wandb_config).get("t").is_some();
+        Ok(started.then(|| ResumeState {
+            storage_id: b.id,
+            history_line_count: count(b.history_line_count),
+            events_line_count: count(b.events_line_count),
+            log_line_count: count(b.log_line_count),
+            summary: parse_json(b.summary_metrics),
+            config: parse_json(b.config),
+            tags: b.tags.unwrap_or_default(),
+            notes: b.notes,
+        }))
+    }
+
+    /// Asks the server to stop a run (by storage id); the run learns it from the file stream.
+    ///
+    /// # Errors
+    /// Any [`Error`].
+    pub async fn stop_run(&self, storage_id: &str) -> Result<bool, Error> {
+        let data = self
+            .execute::<StopRun>(
+                stop_run::Variables {
+                    id: storage_id.to_owned(),
+                },
+                false,
+            )
+            .await?;
+        Ok(data.stop_run.and_then(|p| p.success).unwrap_or(false))
+    }
+}
