@@ -98,6 +98,37 @@ impl BaseUrl {
         self.0.as_str().trim_end_matches('/')
     }
 
+    /// The web app URL for this API (`https://api.wandb.ai` → `https://wandb.ai`, `api.X` →
+    /// `app.X`, Forge → `https://forge…/wandb`, a self-hosted server → itself).
+    ///
+    /// ```
+    /// use wandb_api::BaseUrl;
+    /// assert_eq!(BaseUrl::parse("https://api.wandb.ai")?.app_url(), "https://wandb.ai");
+    /// assert_eq!(BaseUrl::parse("https://api.example.com")?.app_url(), "https://app.example.com");
+    /// assert_eq!(BaseUrl::parse("http://127.0.0.1:8080")?.app_url(), "http://127.0.0.1:8080");
+    /// # Ok::<(), wandb_api::Error>(())
+    /// ```
+    #[must_use]
+    pub fn app_url(&self) -> String {
+        let url = self.as_str();
+        if url.contains("forge.coreweave.com") {
+            return format!(
+                "https://{}/wandb",
+                self.0
+                    .host_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("api.")
+            );
+        }
+        if url.contains("://api.wandb.") {
+            return url.replacen("://api.", "://", 1);
+        }
+        if url.contains("://api.") {
+            return url.replacen("://api.", "://app.", 1);
+        }
+        url.to_owned()
+    }
+
     /// `host[:port]`, the netrc machine name.
     #[must_use]
     pub fn netloc(&self) -> String {

@@ -1,10 +1,12 @@
 //! `wandb-rs`: the command line of wandb-rs.
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
-//! grid, `wandb-rs sweep schema` prints the JSON Schema. Exit codes: 0 success (all files
+//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
+//! `wandb-rs login` talk to W&B. Exit codes: 0 success (all files
 //! valid), 1 invalid config, 2 usage or I/O error.
 
 mod output;
+mod remote;
 mod sweep;
 
 use std::process::ExitCode;
@@ -21,9 +23,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check, count and enumerate sweep configs.
+    /// Check, count and enumerate sweep configs; create and control sweeps on W&B.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
+    Login {
+        /// Verify the key with W&B (the Viewer query).
+        #[arg(long)]
+        verify: bool,
+    },
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -41,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Sweep(cmd) => sweep::run(cmd),
+        Command::Login { verify } => remote::login(verify),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ mod suggest;
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
+use wandb_api::SweepState;
 
 use crate::{Outcome, output};
 
@@ -74,7 +75,38 @@ pub(crate) enum SweepCommand {
         /// The sweep file.
         file: PathBuf,
     },
-    /// Print the next run's parameters (grid or random), or why the sweep is done.
+    /// Create the sweep on W&B (validated locally first); prints its id and URL.
+    Create {
+        /// The entity (else the config's, WANDB_ENTITY, your default entity).
+        #[arg(long)]
+        entity: Option<String>,
+        /// The project (else the config's, WANDB_PROJECT).
+        #[arg(long)]
+        project: Option<String>,
+        /// The sweep file.
+        file: PathBuf,
+    },
+    /// Stop a sweep: running runs finish, no new ones start.
+    Stop {
+        /// `[entity/][project/]sweep_id`.
+        sweep: String,
+    },
+    /// Pause a sweep.
+    Pause {
+        /// `[entity/][project/]sweep_id`.
+        sweep: String,
+    },
+    /// Resume a paused sweep.
+    Resume {
+        /// `[entity/][project/]sweep_id`.
+        sweep: String,
+    },
+    /// Cancel a sweep: running runs are killed.
+    Cancel {
+        /// `[entity/][project/]sweep_id`.
+        sweep: String,
+    },
+    /// Print the next run's parameters (grid, random or bayes), or why the sweep is done.
     Suggest {
         /// Runs so far, in W&B's format.
         #[arg(long)]
@@ -115,6 +147,15 @@ pub(crate) fn run(cmd: SweepCommand) -> Outcome {
             file,
         } => command::run(&file, &params, run_id.as_deref(), format),
         SweepCommand::Suggest { runs, seed, file } => suggest::run(&file, runs.as_deref(), seed),
+        SweepCommand::Create {
+            entity,
+            project,
+            file,
+        } => crate::remote::create_sweep(&file, entity.as_deref(), project.as_deref()),
+        SweepCommand::Stop { sweep } => crate::remote::set_state(&sweep, SweepState::Finished),
+        SweepCommand::Pause { sweep } => crate::remote::set_state(&sweep, SweepState::Paused),
+        SweepCommand::Resume { sweep } => crate::remote::set_state(&sweep, SweepState::Running),
+        SweepCommand::Cancel { sweep } => crate::remote::set_state(&sweep, SweepState::Canceled),
         SweepCommand::Schema => {
             let schema = wandb_sweep::json_schema();
             let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
@@ -137,7 +178,7 @@ fn read(path: &Path) -> Option<String> {
 
 /// Reads and checks a sweep file; prints the errors and returns `Err` with the outcome
 /// when it cannot be used.
-fn load(path: &Path) -> Result<wandb_sweep::SweepConfig, Outcome> {
+pub(crate) fn load(path: &Path) -> Result<wandb_sweep::SweepConfig, Outcome> {
     let text = read(path).ok_or(Outcome::IoError)?;
     let file = path.display().to_string();
     let report = wandb_sweep::check(&text);

@@ -1,0 +1,129 @@
+//! `wandb-rs login` and `wandb-rs sweep create|stop|pause|resume|cancel` against a mock W&B.
+
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "local-0123456789012345678901234567890123456789";
+
+fn wandb_rs(server: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_clear()
+        .env("WANDB_BASE_URL", server)
+        .env("WANDB_API_KEY", KEY)
+        .env("WANDB_ENTITY", "mock-entity")
+        .env("WANDB_PROJECT", "proj")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("wandb-rs runs")
+}
+
+async fn reply(server: &MockServer, op: &str, data: Value) {
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(json!({ "operationName": op })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": data })))
+        .mount(server)
+        .await;
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_verify_reports_the_user_or_a_refused_key() {
+    let server = MockServer::start().await;
+    reply(&server, "Viewer", json!({ "viewer": { "id": "u", "entity": "mock-entity", "username": "u", "email": "", "flags": null, "teams": null } })).await;
+    let o = wandb_rs(&server.uri(), &["login", "--verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("as mock-entity"));
+    assert!(!text(&o.stdout).contains(KEY) && !text(&o.stderr).contains(KEY));
+
+    let refused = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&refused)
+        .await;
+    let o = wandb_rs(&refused.uri(), &["login", "--verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("refused the API key"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sweep_create_validates_first_then_prints_id_and_url() {
+    let server = MockServer::start().await;
+    reply(&server, "UpsertSweep", json!({ "upsertSweep": { "sweep": { "name": "sw33p1d", "project": { "id": "p", "name": "proj", "entity": { "id": "e", "name": "mock-entity" } } }, "configValidationWarnings": [] } })).await;
+    let o = wandb_rs(
+        &server.uri(),
+        &["sweep", "create", "examples/sweeps/grid.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("created sweep sw33p1d"), "{out}");
+    assert!(
+        out.contains(&format!("{}/mock-entity/proj/sweeps/sw33p1d", server.uri())),
+        "{out}"
+    );
+    assert!(
+        out.contains("wandb agent mock-entity/proj/sw33p1d"),
+        "{out}"
+    );
+
+    let bad = MockServer::start().await;
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wandb-sweep/tests/fixtures/cases/c07_invalid_many.yaml"
+    );
+    let o = wandb_rs(&bad.uri(), &["sweep", "create", file]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("metric.goal"));
+    assert!(
+        bad.received_requests().await.expect("recorded").is_empty(),
+        "nothing sent for an invalid config"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_commands_send_the_state() {
+    let server = MockServer::start().await;
+    reply(&server, "SweepWithRuns", json!({ "project": { "sweep": { "id": "U3dlZXA6MQ==", "name": "sw33p1d", "method": null, "state": "RUNNING", "description": null, "config": null, "createdAt": null, "heartbeatAt": null, "updatedAt": null, "earlyStopJobRunning": null, "bestLoss": null, "controller": null, "scheduler": null, "runs": { "edges": [] } } } })).await;
+    reply(
+        &server,
+        "UpsertSweepState",
+        json!({ "upsertSweep": { "sweep": { "state": "X" } } }),
+    )
+    .await;
+    for (cmd, state) in [
+        ("stop", "FINISHED"),
+        ("pause", "PAUSED"),
+        ("resume", "RUNNING"),
+        ("cancel", "CANCELED"),
+    ] {
+        let o = wandb_rs(&server.uri(), &["sweep", cmd, "mock-entity/proj/sw33p1d"]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", text(&o.stderr));
+        assert!(text(&o.stdout).contains(state));
+    }
+    let states: Vec<Value> = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|b| b["operationName"] == "UpsertSweepState")
+        .map(|b| b["variables"]["state"].clone())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            json!("FINISHED"),
+            json!("PAUSED"),
+            json!("RUNNING"),
+            json!("CANCELED")
+        ]
+    );
+}
