@@ -142,11 +142,29 @@ impl Client {
         let body = serde_json::to_vec(&Q::build_query(variables))
             .map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let url = self.inner.settings.base_url.join("graphql");
-        let retry = self.inner.retry;
+        let text = self
+            .post(&url, body, conflict_retried, self.inner.retry)
+            .await?;
+        decode::<Q::ResponseData>(&text)
+    }
+
+    /// POSTs `body` (JSON) to `url` with retries under `retry`; returns the 2xx body. The same
+    /// bytes are re-sent on every attempt, so a request that positions its data (the file
+    /// stream's offsets) is idempotent.
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        conflict_retried: bool,
+        retry: RetryPolicy,
+    ) -> Result<String, Error> {
         let mut attempt = 0;
         loop {
-            match self.attempt::<Q>(&url, &body, conflict_retried).await {
-                Attempt::Done(data) => return Ok(data),
+            match self
+                .attempt(url, &body, conflict_retried, retry.timeout)
+                .await
+            {
+                Attempt::Done(text) => return Ok(text),
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Retry(e, _) if attempt >= retry.max_retries => return Err(e),
                 Attempt::Retry(e, after) => {
@@ -157,6 +175,17 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// The shared HTTP client (for signed-URL transfers, which carry no W&B credentials).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The client's retry policy.
+    #[must_use]
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
     }
 
     fn headers(&self) -> HeaderMap {
@@ -184,26 +213,26 @@ impl Client {
         Some(value)
     }
 
-    async fn attempt<Q: GraphQLQuery>(
+    async fn attempt(
         &self,
         url: &str,
         body: &[u8],
         conflict_retried: bool,
-    ) -> Attempt<Q::ResponseData> {
+        timeout: Duration,
+    ) -> Attempt<String> {
         let mut request = self
             .inner
             .http
             .post(url)
             .headers(self.headers())
+            .timeout(timeout)
             .body(body.to_vec());
         if let Some(auth) = self.authorization(url) {
             request = request.header(AUTHORIZATION, auth);
         }
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Retry(Error::Timeout(self.inner.retry.timeout), None);
-            }
+            Err(e) if e.is_timeout() => return Attempt::Retry(Error::Timeout(timeout), None),
             Err(e) => return Attempt::Retry(transport(url, &e), None),
         };
         let status = response.status().as_u16();
@@ -214,13 +243,11 @@ impl Client {
             .and_then(parse_retry_after);
         let text = match response.text().await {
             Ok(t) => t,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Retry(Error::Timeout(self.inner.retry.timeout), None);
-            }
+            Err(e) if e.is_timeout() => return Attempt::Retry(Error::Timeout(timeout), None),
             Err(e) => return Attempt::Retry(transport(url, &e), None),
         };
         if (200..300).contains(&status) {
-            return decode::<Q::ResponseData>(&text);
+            return Attempt::Done(text);
         }
         let error = status_error(status, &text, retry_after);
         if retryable_status(status, conflict_retried) {
@@ -258,20 +285,14 @@ fn status_error(status: u16, text: &str, retry_after: Option<Duration>) -> Error
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Attempt<T> {
-    let response: Response<T> = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return Attempt::Fail(Error::InvalidResponse(format!("{e}: {}", excerpt(text)))),
-    };
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    let response: Response<T> = serde_json::from_str(text)
+        .map_err(|e| Error::InvalidResponse(format!("{e}: {}", excerpt(text))))?;
     if let Some(errors) = response.errors.filter(|e| !e.is_empty()) {
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-        return Attempt::Fail(Error::GraphQl { messages });
+        return Err(Error::GraphQl { messages });
     }
-    match response.data {
-        Some(data) => Attempt::Done(data),
-        None => Attempt::Fail(Error::InvalidResponse(format!(
-            "no data: {}",
-            excerpt(text)
-        ))),
-    }
+    response
+        .data
+        .ok_or_else(|| Error::InvalidResponse(format!("no data: {}", excerpt(text))))
 }

@@ -15,6 +15,8 @@ pub(crate) type JSONString = String;
 pub(crate) type JSON = serde_json::Value;
 /// An ISO-8601 timestamp.
 pub(crate) type DateTime = String;
+/// A 64-bit integer.
+pub(crate) type Int64 = i64;
 
 #[derive(GraphQLQuery)]
 #[graphql(
@@ -96,3 +98,39 @@ pub(crate) struct CreateAgent;
     variables_derives = "Debug, Clone, Default"
 )]
 pub(crate) struct Heartbeat;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "graphql/schema.graphql",
+    query_path = "graphql/create_run_files.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone, Default"
+)]
+pub(crate) struct CreateRunFiles;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "graphql/schema.graphql",
+    query_path = "graphql/history_page.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone, Default"
+)]
+pub(crate) struct HistoryPage;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "graphql/schema.graphql",
+    query_path = "graphql/run_summary.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone, Default"
+)]
+pub(crate) struct RunSummary;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "graphql/schema.graphql",
+    query_path = "graphql/runs.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone, Default"
+)]
+pub(crate) struct Runs;

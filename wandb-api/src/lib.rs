@@ -44,6 +44,8 @@
 //! `create_agent`, `heartbeat` (typed [`AgentCommand`]s).
 mod client;
 mod error;
+mod extended_json;
+mod file_stream;
 mod graphql;
 mod netrc;
 mod ops;
@@ -53,8 +55,12 @@ mod settings;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};
+pub use extended_json::{parse_extended_json, to_extended_json};
+pub use file_stream::{Chunk, FILE_STREAM_RETRY, FileStream, Offsets, StreamResponse};
 pub use netrc::netrc_password;
 pub use ops::agents::{AgentCommand, parse_commands};
+pub use ops::files::UploadTargets;
+pub use ops::history::{RunInfo, RunPage, RunQuery};
 pub use ops::runs::{ResumeState, RunUpsert, UpsertedRun, config_json};
 pub use ops::sweeps::{CreatedSweep, Sweep, SweepState};
 pub use ops::viewer::Viewer;

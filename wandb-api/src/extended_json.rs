@@ -1,0 +1,123 @@
+//! W&B's "extended JSON": JSON plus the bare tokens `NaN`, `Infinity` and `-Infinity`
+//! (as Python's `json` writes them), for history rows and summaries.
+
+use wandb_sweep::{Number, Value};
+
+/// Writes a value as extended JSON: non-finite floats as bare `NaN`/`Infinity`/`-Infinity`.
+///
+/// ```
+/// use wandb_sweep::Value;
+/// let v: Value = serde_json::from_str(r#"{"loss": 0.5, "step": 3}"#).unwrap();
+/// let mut row = v.clone();
+/// if let Value::Map(m) = &mut row { m.insert("bad".into(), Value::from(f64::NAN)); }
+/// assert_eq!(wandb_api::to_extended_json(&row), r#"{"loss":0.5,"step":3,"bad":NaN}"#);
+/// ```
+#[must_use]
+pub fn to_extended_json(value: &Value) -> String {
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+fn write(value: &Value, out: &mut String) {
+    match value {
+        Value::Number(Number::Float(x)) if x.is_nan() => out.push_str("NaN"),
+        Value::Number(Number::Float(x)) if x.is_infinite() => {
+            out.push_str(if *x > 0.0 { "Infinity" } else { "-Infinity" });
+        }
+        Value::List(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(v, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write(v, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_json().to_string()),
+    }
+}
+
+/// Reads extended JSON leniently: bare `NaN`, `Infinity`, `-Infinity` (outside strings)
+/// become non-finite floats.
+///
+/// ```
+/// let v = wandb_api::parse_extended_json(r#"{"a": NaN, "b": -Infinity, "s": "NaN"}"#).unwrap();
+/// assert_eq!(v.to_string(), "{a: nan, b: -inf, s: NaN}");
+/// ```
+///
+/// # Errors
+/// The JSON error, when the text is not extended JSON.
+pub fn parse_extended_json(text: &str) -> Result<Value, serde_json::Error> {
+    // Placeholders no real string of a history row holds.
+    const NAN: &str = "\u{1F}wandb-extended-json:NaN";
+    const INF: &str = "\u{1F}wandb-extended-json:Infinity";
+    const NINF: &str = "\u{1F}wandb-extended-json:-Infinity";
+    let mut plain = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            in_string = c != '"' || escaped;
+            escaped = c == '\\' && !escaped;
+        } else if c == '"' {
+            in_string = true;
+        } else {
+            let token = [("NaN", NAN), ("-Infinity", NINF), ("Infinity", INF)]
+                .into_iter()
+                .find(|(t, _)| rest.starts_with(t));
+            if let Some((t, sentinel)) = token {
+                plain.push_str(&serde_json::Value::String(sentinel.to_owned()).to_string());
+                rest = &rest[t.len()..];
+                continue;
+            }
+        }
+        plain.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    let value: Value = serde_json::from_str(&plain)?;
+    Ok(restore(value, [NAN, INF, NINF]))
+}
+
+fn restore(v: Value, sentinels: [&str; 3]) -> Value {
+    match v {
+        Value::String(s) if s == sentinels[0] => Value::from(f64::NAN),
+        Value::String(s) if s == sentinels[1] => Value::from(f64::INFINITY),
+        Value::String(s) if s == sentinels[2] => Value::from(f64::NEG_INFINITY),
+        Value::List(items) => {
+            Value::List(items.into_iter().map(|x| restore(x, sentinels)).collect())
+        }
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, x)| (k, restore(x, sentinels)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_non_finite_values_and_tricky_strings() {
+        let text = r#"{"_step":0,"nan":NaN,"inf":Infinity,"ninf":-Infinity,"s":"a \"NaN\" b","l":[1,NaN]}"#;
+        let v = parse_extended_json(text).unwrap();
+        assert_eq!(to_extended_json(&v), text);
+    }
+}

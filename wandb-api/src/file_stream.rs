@@ -1,0 +1,178 @@
+//! The file stream (`POST {base}/files/{entity}/{project}/{run}/file_stream`): history,
+//! events, summary and console lines positioned by per-file offsets, so that a retried
+//! request is idempotent.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::retry::RetryPolicy;
+
+/// Where the next line of each file goes (a resumed run starts at the stored counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offsets {
+    /// `wandb-history.jsonl`.
+    pub history: u64,
+    /// `wandb-events.jsonl`.
+    pub events: u64,
+    /// `output.log`.
+    pub output: u64,
+}
+
+/// What one request carries. Empty parts are left out; an empty chunk is a heartbeat.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chunk {
+    /// History rows, each one extended-JSON line (see [`crate::to_extended_json`]).
+    pub history: Vec<String>,
+    /// System-metric rows.
+    pub events: Vec<String>,
+    /// The whole current summary (one extended-JSON line), when it changed.
+    pub summary: Option<String>,
+    /// Console lines, continuing at the output offset.
+    pub output: Vec<String>,
+    /// Run files whose upload finished.
+    pub uploaded: Vec<String>,
+    /// The process may be suspended.
+    pub preempting: bool,
+    /// The run is over with this exit code (the last request).
+    pub exit_code: Option<i32>,
+}
+
+/// What the server answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamResponse {
+    /// Someone asked the run to stop (the UI's Stop button).
+    pub stopped: bool,
+}
+
+/// A run's file stream: sends chunks one at a time and advances the offsets only after a
+/// 2xx, so retries re-send byte-identical requests.
+///
+/// ```no_run
+/// # async fn demo(client: wandb_api::Client) -> Result<(), wandb_api::Error> {
+/// use wandb_api::{Chunk, FileStream, Offsets};
+/// let mut stream = FileStream::new(client, "my-team", "my-project", "abc123", Offsets::default());
+/// stream.send(&Chunk { history: vec![r#"{"_step":0,"loss":1.5}"#.into()], ..Chunk::default() }).await?;
+/// stream.send(&Chunk { exit_code: Some(0), ..Chunk::default() }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStream {
+    client: Client,
+    url: String,
+    offsets: Offsets,
+    retry: RetryPolicy,
+}
+
+/// W&B's file-stream retry policy: about a week of retries, 2 s to 60 s, 180 s per request.
+pub const FILE_STREAM_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 10_085,
+    min_wait: Duration::from_secs(2),
+    max_wait: Duration::from_secs(60),
+    timeout: Duration::from_secs(180),
+};
+
+impl FileStream {
+    /// The stream of run `run_id` (the run name) in the resolved `entity`/`project`.
+    #[must_use]
+    pub fn new(
+        client: Client,
+        entity: &str,
+        project: &str,
+        run_id: &str,
+        offsets: Offsets,
+    ) -> Self {
+        let path = format!(
+            "files/{}/{}/{}/file_stream",
+            escape(entity),
+            escape(project),
+            escape(run_id)
+        );
+        let url = client.settings().base_url.join(&path);
+        FileStream {
+            client,
+            url,
+            offsets,
+            retry: FILE_STREAM_RETRY,
+        }
+    }
+
+    /// Replaces the retry policy (tests use milliseconds; a finishing run may want less).
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The offsets the next chunk will use.
+    #[must_use]
+    pub fn offsets(&self) -> Offsets {
+        self.offsets
+    }
+
+    /// The request body for `chunk` at the current offsets (what [`FileStream::send`] posts).
+    #[must_use]
+    pub fn body(&self, chunk: &Chunk) -> Json {
+        let mut files = Map::new();
+        let mut file = |name: &str, offset: u64, lines: &[String]| {
+            if !lines.is_empty() {
+                files.insert(
+                    name.to_owned(),
+                    json!({ "offset": offset, "content": lines }),
+                );
+            }
+        };
+        file("wandb-history.jsonl", self.offsets.history, &chunk.history);
+        file("wandb-events.jsonl", self.offsets.events, &chunk.events);
+        file("wandb-summary.json", 0, chunk.summary.as_slice());
+        file("output.log", self.offsets.output, &chunk.output);
+        let mut body = Map::new();
+        if !files.is_empty() {
+            body.insert("files".into(), Json::Object(files));
+        }
+        if !chunk.uploaded.is_empty() {
+            body.insert("uploaded".into(), json!(chunk.uploaded));
+        }
+        if chunk.preempting {
+            body.insert("preempting".into(), Json::Bool(true));
+        }
+        if let Some(code) = chunk.exit_code {
+            body.insert("complete".into(), Json::Bool(true));
+            body.insert("exitcode".into(), json!(code));
+        }
+        Json::Object(body)
+    }
+
+    /// Sends one chunk (retrying per the policy) and advances the offsets.
+    ///
+    /// # Errors
+    /// Any [`Error`] once retries are exhausted; the offsets then stay where they were.
+    pub async fn send(&mut self, chunk: &Chunk) -> Result<StreamResponse, Error> {
+        let body = serde_json::to_vec(&self.body(chunk))
+            .map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let text = self.client.post(&self.url, body, false, self.retry).await?;
+        self.offsets.history += chunk.history.len() as u64;
+        self.offsets.events += chunk.events.len() as u64;
+        self.offsets.output += chunk.output.len() as u64;
+        let stopped = serde_json::from_str::<Json>(&text)
+            .ok()
+            .and_then(|v| v.get("stopped").and_then(Json::as_bool))
+            .unwrap_or(false);
+        Ok(StreamResponse { stopped })
+    }
+}
+
+/// Percent-escapes a path segment.
+fn escape(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,97 @@
+//! Run files: upload URLs from `createRunFiles`, and PUTs without W&B credentials.
+
+mod support;
+
+use serde_json::json;
+use support::{bodies, captured, client_for, fast_retry, reply, setup};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn upload_urls_then_puts_without_authorization() {
+    let (server, client) = setup().await;
+    let (official, mut data) = captured("online_run.jsonl", "mutation CreateRunFiles").remove(0);
+    let url = format!("{}/upload/config.yaml", server.uri());
+    data["createRunFiles"]["files"] = json!([{ "name": "config.yaml", "uploadUrl": url }]);
+    data["createRunFiles"]["uploadHeaders"] = json!(["X-Upload-Token: abc ", "Content-MD5:xyz"]);
+    reply(&server, "CreateRunFiles", data).await;
+    Mock::given(method("PUT"))
+        .and(path("/upload/config.yaml"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let targets = client
+        .create_run_files(
+            "mock-entity",
+            "proj",
+            "nzal3ew1",
+            &["config.yaml".to_owned()],
+        )
+        .await
+        .expect("urls");
+    assert_eq!(
+        targets.headers,
+        [
+            ("X-Upload-Token".to_owned(), "abc".to_owned()),
+            ("Content-MD5".to_owned(), "xyz".to_owned())
+        ]
+    );
+    let sent = &bodies(&server, "CreateRunFiles").await[0]["variables"];
+    assert_eq!(sent["entity"], official["variables"]["entity"]);
+    assert_eq!(sent["run"], official["variables"]["run"]);
+    let (name, url) = &targets.files[0];
+    assert_eq!(name, "config.yaml");
+    client
+        .upload(url, &targets.headers, b"lr: 0.1\n".to_vec())
+        .await
+        .expect("uploaded");
+    let puts: Vec<_> = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1);
+    assert!(
+        puts[0].headers.get("authorization").is_none(),
+        "signed URLs never get the API key, even on the API host"
+    );
+    assert_eq!(
+        puts[0].headers.get("x-upload-token").expect("header"),
+        "abc"
+    );
+    assert_eq!(puts[0].body, b"lr: 0.1\n");
+}
+
+#[tokio::test]
+async fn uploads_retry_server_errors_but_not_client_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/ok"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/denied"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let client = client_for(&server.uri(), fast_retry(3));
+    client
+        .upload(&format!("{}/ok", server.uri()), &[], b"x".to_vec())
+        .await
+        .expect("after a 503");
+    let err = client
+        .upload(&format!("{}/denied", server.uri()), &[], b"x".to_vec())
+        .await
+        .expect_err("403");
+    assert!(matches!(err, wandb_api::Error::Http { status: 403, .. }));
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 3);
+}
