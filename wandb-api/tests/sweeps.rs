@@ -47,7 +47,7 @@ async fn read_a_sweep_with_its_runs_for_the_engine() {
             "heartbeatAt": null, "shouldStop": false, "failed": false, "stopped": false, "running": false,
             "summaryMetrics": "{\"loss\": 0.5}", "sampledHistory": [[{ "loss": 0.9 }, { "loss": 0.5 }]] } } ] } } } })).await;
     let sweep = client
-        .sweep(None, None, "sw33p1d")
+        .sweep(None, None, "sw33p1d", None)
         .await
         .expect("read")
         .expect("exists");
@@ -59,6 +59,16 @@ async fn read_a_sweep_with_its_runs_for_the_engine() {
     assert_eq!(run.summary_metric("loss"), Some(0.5));
     let sent = &bodies(&server, "SweepWithRuns").await[0]["variables"];
     assert_eq!(sent["specs"], json!(["{}"]), "the agent's specs");
+    client
+        .sweep(None, None, "sw33p1d", Some("loss"))
+        .await
+        .expect("read");
+    let sent = &bodies(&server, "SweepWithRuns").await[1]["variables"];
+    assert_eq!(
+        sent["specs"],
+        json!([r#"{"keys":["_step","loss"],"samples":100000}"#]),
+        "a controller's spec"
+    );
 }
 
 #[tokio::test]

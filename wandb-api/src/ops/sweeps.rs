@@ -123,7 +123,9 @@ impl Client {
         })
     }
 
-    /// A sweep with its runs (`None` when it does not exist).
+    /// A sweep with its runs (`None` when it does not exist). With `metric`, each run carries
+    /// that metric's history (`_step` and the metric, up to 100,000 samples, as a controller
+    /// needs for bayes and hyperband); without, the agent's empty spec.
     ///
     /// # Errors
     /// Any [`Error`].
@@ -132,7 +134,12 @@ impl Client {
         entity: Option<&str>,
         project: Option<&str>,
         sweep_id: &str,
+        metric: Option<&str>,
     ) -> Result<Option<Sweep>, Error> {
+        let spec = metric.map_or_else(
+            || "{}".to_owned(),
+            |m| serde_json::json!({ "keys": ["_step", m], "samples": 100_000 }).to_string(),
+        );
         let vars = sweep_with_runs::Variables {
             entity: entity
                 .map(str::to_owned)
@@ -141,7 +148,7 @@ impl Client {
                 .map(str::to_owned)
                 .or_else(|| self.settings().project.clone()),
             sweep: sweep_id.to_owned(),
-            specs: vec!["{}".to_owned()],
+            specs: vec![spec],
         };
         let data = self.execute::<SweepWithRuns>(vars, false).await?;
         let Some(s) = data.project.and_then(|p| p.sweep) else {
@@ -178,7 +185,7 @@ impl Client {
         state: SweepState,
     ) -> Result<(), Error> {
         let sweep = self
-            .sweep(entity, project, sweep_id)
+            .sweep(entity, project, sweep_id, None)
             .await?
             .ok_or_else(|| Error::NotFound {
                 what: format!("sweep {sweep_id}"),
