@@ -5,16 +5,12 @@ use std::path::Path;
 use serde_json::json;
 use wandb_sweep::EarlyTerminate;
 
-use super::{Format, load, read_runs};
+use super::{Format, load_with_runs};
 use crate::{Outcome, output};
 
 pub(super) fn run(path: &Path, runs: Option<&Path>, format: Format) -> Outcome {
-    let config = match load(path) {
-        Ok(c) => c,
-        Err(outcome) => return outcome,
-    };
-    let runs = match read_runs(runs) {
-        Ok(r) => r,
+    let (config, runs) = match load_with_runs(path, runs) {
+        Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
     let (Some(EarlyTerminate::Hyperband(hb)), Some(metric)) =

@@ -188,6 +188,14 @@ pub(crate) fn load(path: &Path) -> Result<wandb_sweep::SweepConfig, Outcome> {
     report.into_result().map_err(|_| Outcome::Invalid)
 }
 
+/// A checked sweep file and a runs file.
+fn load_with_runs(
+    path: &Path,
+    runs: Option<&Path>,
+) -> Result<(wandb_sweep::SweepConfig, Vec<wandb_sweep::Run>), Outcome> {
+    Ok((load(path)?, read_runs(runs)?))
+}
+
 /// Reads a runs file (W&B's run format).
 fn read_runs(path: Option<&Path>) -> Result<Vec<wandb_sweep::Run>, Outcome> {
     let Some(path) = path else {
