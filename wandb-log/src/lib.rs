@@ -1,0 +1,27 @@
+//! The wandb-rs run logger (in progress). Today: the `.wandb` transaction log and offline run
+//! directories that the official `wandb sync` uploads, with a reader for them.
+//!
+//! ```
+//! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
+//! use wandb_sweep::Value;
+//! let root = std::env::temp_dir().join(format!("wandb-log-guide-{}", std::process::id()));
+//! let info = RunInfo { run_id: "abc12345".into(), project: Some("demo".into()), config: serde_json::from_str(r#"{"lr": 0.01}"#).unwrap(), ..RunInfo::default() };
+//! let mut run = OfflineRun::create(&root, &info, 1_700_000_000)?;
+//! for step in 0..3 {
+//!     run.history(step, &serde_json::from_str(&format!(r#"{{"loss": {}}}"#, 1.0 / (step as f64 + 1.0))).unwrap(), 0.5, 1.7e9)?;
+//! }
+//! run.exit(0, 2)?;
+//! let log = run.dir().join("run-abc12345.wandb");
+//! let records: Vec<_> = LogReader::new(std::fs::File::open(log)?)?.collect::<Result<_, _>>()?;
+//! assert!(matches!(records[0].record_type, Some(RecordType::Run(_))));
+//! assert!(matches!(records.last().unwrap().record_type, Some(RecordType::Exit(_))));
+//! # std::fs::remove_dir_all(&root).ok();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod offline_run;
+pub mod proto;
+mod transaction_log;
+
+pub use offline_run::{OfflineRun, RunInfo, unix_now};
+pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};

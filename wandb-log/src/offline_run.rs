@@ -1,0 +1,269 @@
+//! Offline run directories that the official `wandb sync` uploads:
+//! `wandb/offline-run-YYYYMMDD_HHMMSS-<run_id>/run-<run_id>.wandb` plus `files/`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wandb_api::to_extended_json;
+use wandb_sweep::Value;
+
+use crate::proto::record::RecordType;
+use crate::proto::{
+    ConfigItem, ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, Record, RunExitRecord,
+    RunRecord, SummaryItem, SummaryRecord, Timestamp,
+};
+use crate::transaction_log::LogWriter;
+
+/// What the first record of a run says about it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunInfo {
+    /// The run id (8 characters of `[a-z0-9]` by convention).
+    pub run_id: String,
+    /// The entity, if known.
+    pub entity: Option<String>,
+    /// The project, if known.
+    pub project: Option<String>,
+    /// The display name.
+    pub display_name: Option<String>,
+    /// The group.
+    pub group: Option<String>,
+    /// The job type.
+    pub job_type: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The sweep the run belongs to.
+    pub sweep_id: Option<String>,
+    /// The config (a mapping of plain values).
+    pub config: Value,
+}
+
+/// An offline run being written: a `.wandb` log in its own directory.
+///
+/// ```
+/// use wandb_log::{OfflineRun, RunInfo};
+/// use wandb_sweep::Value;
+/// let root = std::env::temp_dir().join(format!("wandb-log-doc-{}", std::process::id()));
+/// let info = RunInfo { run_id: "docrun01".into(), project: Some("demo".into()), config: Value::Map(Default::default()), ..RunInfo::default() };
+/// let mut run = OfflineRun::create(&root, &info, 1_700_000_000)?;
+/// run.history(0, &serde_json::from_str(r#"{"loss": 0.5}"#).unwrap(), 0.1, 1_700_000_000.1)?;
+/// run.exit(0, 1)?;
+/// assert!(run.dir().file_name().unwrap().to_str().unwrap().starts_with("offline-run-20231114_"));
+/// # std::fs::remove_dir_all(&root).ok();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct OfflineRun {
+    dir: PathBuf,
+    log: LogWriter<BufWriter<File>>,
+}
+
+impl OfflineRun {
+    /// Creates `root/wandb/offline-run-<UTC start time>-<run_id>/` (a `-n` suffix when it
+    /// exists), its `files/` folder, the `.wandb` log (never overwriting one), and writes
+    /// the run record.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn create(root: &Path, info: &RunInfo, start_unix_secs: i64) -> io::Result<Self> {
+        let base = root.join("wandb");
+        let name = format!("offline-run-{}-{}", stamp(start_unix_secs), info.run_id);
+        let mut dir = base.join(&name);
+        let mut n = 1;
+        while dir.exists() {
+            dir = base.join(format!("{name}-{n}"));
+            n += 1;
+        }
+        fs::create_dir_all(dir.join("files"))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(format!("run-{}.wandb", info.run_id)))?;
+        let mut run = OfflineRun {
+            dir,
+            log: LogWriter::new(BufWriter::new(file))?,
+        };
+        run.record(RecordType::Run(run_record(info, start_unix_secs)))?;
+        Ok(run)
+    }
+
+    /// The run's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn record(&mut self, record_type: RecordType) -> io::Result<()> {
+        self.log.write(&Record {
+            record_type: Some(record_type),
+            ..Record::default()
+        })
+    }
+
+    /// One history row at `step`, with `_step`, `_runtime` and `_timestamp` added.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn history(
+        &mut self,
+        step: i64,
+        row: &Value,
+        runtime: f64,
+        timestamp: f64,
+    ) -> io::Result<()> {
+        let mut item: Vec<HistoryItem> = vec![
+            history_item("_step", &Value::from(step)),
+            history_item("_runtime", &Value::from(runtime)),
+            history_item("_timestamp", &Value::from(timestamp)),
+        ];
+        if let Value::Map(m) = row {
+            item.extend(m.iter().map(|(k, v)| history_item(k, v)));
+        }
+        self.record(RecordType::History(HistoryRecord {
+            item,
+            step: Some(HistoryStep { num: step }),
+        }))
+    }
+
+    /// Summary updates (each key's new value).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn summary(&mut self, values: &Value) -> io::Result<()> {
+        let Value::Map(m) = values else { return Ok(()) };
+        let update = m
+            .iter()
+            .map(|(k, v)| SummaryItem {
+                key: k.clone(),
+                nested_key: Vec::new(),
+                value_json: to_extended_json(v),
+            })
+            .collect();
+        self.record(RecordType::Summary(SummaryRecord {
+            update,
+            remove: Vec::new(),
+        }))
+    }
+
+    /// The end of the run: `_wandb.runtime` in the summary, then the exit record.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn exit(&mut self, exit_code: i32, runtime_secs: i32) -> io::Result<()> {
+        let runtime = SummaryItem {
+            key: String::new(),
+            nested_key: vec!["_wandb".into(), "runtime".into()],
+            value_json: runtime_secs.to_string(),
+        };
+        self.record(RecordType::Summary(SummaryRecord {
+            update: vec![runtime],
+            remove: Vec::new(),
+        }))?;
+        self.record(RecordType::Exit(RunExitRecord {
+            exit_code,
+            runtime: runtime_secs,
+            not_complete: false,
+        }))?;
+        self.log.flush()
+    }
+
+    /// Flushes buffered records to the file.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.log.flush()
+    }
+}
+
+fn history_item(key: &str, v: &Value) -> HistoryItem {
+    HistoryItem {
+        key: key.to_owned(),
+        nested_key: Vec::new(),
+        value_json: to_extended_json(v),
+    }
+}
+
+fn run_record(info: &RunInfo, start: i64) -> RunRecord {
+    let update = match &info.config {
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| ConfigItem {
+                key: k.clone(),
+                nested_key: Vec::new(),
+                value_json: to_extended_json(v),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    RunRecord {
+        run_id: info.run_id.clone(),
+        entity: text(&info.entity),
+        project: text(&info.project),
+        config: Some(ConfigRecord {
+            update,
+            remove: Vec::new(),
+        }),
+        run_group: text(&info.group),
+        job_type: text(&info.job_type),
+        display_name: text(&info.display_name),
+        notes: text(&info.notes),
+        tags: info.tags.clone(),
+        sweep_id: text(&info.sweep_id),
+        start_time: Some(Timestamp {
+            seconds: start,
+            nanos: 0,
+        }),
+        ..RunRecord::default()
+    }
+}
+
+/// `YYYYMMDD_HHMMSS` of a Unix time (UTC).
+fn stamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}_{:02}{:02}{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Seconds since the Unix epoch, now.
+#[must_use]
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_utc_calendar_times() {
+        assert_eq!(stamp(0), "19700101_000000");
+        assert_eq!(stamp(1_700_000_000), "20231114_221320");
+        assert_eq!(stamp(951_782_400), "20000229_000000");
+    }
+}
