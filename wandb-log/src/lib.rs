@@ -19,9 +19,17 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod error;
 mod offline_run;
 pub mod proto;
+mod run;
+mod settings;
+mod step;
 mod transaction_log;
 
+pub use error::Error;
 pub use offline_run::{OfflineRun, RunInfo, unix_now};
+pub use run::{FinishReport, IntoRow, Run, RunBuilder};
+pub use settings::Mode;
+pub use step::StepPolicy;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};

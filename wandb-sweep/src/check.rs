@@ -67,6 +67,26 @@ fn first_location() -> crate::diagnostic::Location {
     }
 }
 
+/// Parses YAML or JSON text into a plain [`Value`] (W&B's scalar resolution, no sweep
+/// rules), e.g. the agent's `config-<run>.yaml`.
+///
+/// ```
+/// let v = wandb_sweep::parse_value("wandb_version: 1\nlr:\n  value: 0.01\n").unwrap();
+/// assert_eq!(v.to_string(), "{wandb_version: 1, lr: {value: 0.01}}");
+/// ```
+///
+/// # Errors
+/// The first syntax problem, located, as text.
+pub fn parse_value(text: &str) -> Result<crate::value::Value, String> {
+    let parsed = parse(text);
+    if let Some(d) = parsed.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(d.to_string());
+    }
+    Ok(parsed
+        .root
+        .map_or(crate::value::Value::Null, |r| r.to_value()))
+}
+
 impl Report {
     fn new(config: Option<SweepConfig>, mut diagnostics: Vec<Diagnostic>) -> Self {
         diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));

@@ -112,7 +112,7 @@ mod special;
 mod spelling;
 mod value;
 
-pub use check::{Report, check};
+pub use check::{Report, check, parse_value};
 pub use command::{CommandContext, DEFAULT_COMMAND, hydra_overrides, yacs_overrides};
 pub use config::{
     Controller, ControllerType, EarlyTerminate, Goal, Hyperband, Impute, ImputeWhileRunning, Kind,

@@ -1,0 +1,44 @@
+//! The crate's error type.
+
+use std::time::Duration;
+
+/// Everything that can go wrong in `wandb-log`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A row for a step below the current one, under [`crate::StepPolicy::Reject`].
+    #[error(
+        "step {step} is below the current step {current}: log at step {current} or higher, or choose StepPolicy::MergeIntoLatest or Drop"
+    )]
+    StepConflict {
+        /// The step asked for.
+        step: u64,
+        /// The current step.
+        current: u64,
+    },
+    /// `finish` was called before.
+    #[error("the run is already finished")]
+    AlreadyFinished,
+    /// The background writer did not answer in time.
+    #[error("the run's writer did not answer within {0:?}")]
+    Timeout(Duration),
+    /// Online mode is not available in this version.
+    #[error(
+        "online mode is not implemented yet: use offline mode (WANDB_MODE=offline or Mode::Offline), then upload with `wandb sync <run dir>`"
+    )]
+    OnlineNotAvailable,
+    /// A setting is invalid (e.g. `WANDB_MODE`).
+    #[error("{0}")]
+    Configuration(String),
+    /// The config could not be converted.
+    #[error("config key `{path}`: {message}")]
+    Config {
+        /// The key path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Writing the run's files failed.
+    #[error("cannot write the run's files: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,267 @@
+//! The run handle: steps and policies, threads, env attach of a sweep run, typed config,
+//! finish and drop, modes; offline files decoded and compared.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+use serde::Deserialize;
+use wandb_log::proto::record::RecordType;
+use wandb_log::{Error, LogReader, Mode, Run, StepPolicy};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("wandb-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn records(dir: &Path, run_id: &str) -> Vec<RecordType> {
+    let file = std::fs::File::open(dir.join(format!("run-{run_id}.wandb"))).expect("log");
+    LogReader::new(file)
+        .expect("header")
+        .map(|r| r.expect("record").record_type.expect("type"))
+        .collect()
+}
+
+fn history(records: &[RecordType]) -> Vec<HashMap<String, String>> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            RecordType::History(h) => Some(
+                h.item
+                    .iter()
+                    .map(|i| (i.key.clone(), i.value_json.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+fn offline(dir: &TempDir) -> wandb_log::RunBuilder {
+    Run::builder().project("p").mode(Mode::Offline).dir(&dir.0)
+}
+
+#[test]
+fn offline_rows_are_in_the_log_with_steps_and_non_finite_values() {
+    let tmp = TempDir::new("rows");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    run.log([("loss", f64::NAN), ("acc", 0.1)]).expect("0");
+    run.log([("loss", 0.5), ("acc", f64::INFINITY)]).expect("1");
+    let report = run.finish(0).expect("finish");
+    let recs = records(report.dir.as_deref().expect("dir"), run.id());
+    assert!(
+        matches!(recs.first(), Some(RecordType::Run(r)) if r.run_id == run.id() && r.project == "p")
+    );
+    let rows = history(&recs);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["_step"].as_str(), rows[0]["loss"].as_str()),
+        ("0", "NaN")
+    );
+    assert_eq!(
+        (rows[1]["_step"].as_str(), rows[1]["acc"].as_str()),
+        ("1", "Infinity")
+    );
+    assert!(rows[1].contains_key("_runtime") && rows[1].contains_key("_timestamp"));
+    assert!(matches!(recs.last(), Some(RecordType::Exit(e)) if e.exit_code == 0));
+    assert!(recs.iter().any(|r| matches!(r, RecordType::Summary(s) if s.update.iter().any(|i| i.key == "loss" && i.value_json == "0.5"))));
+}
+
+#[test]
+fn threads_merge_rows_of_the_same_step() {
+    let tmp = TempDir::new("threads");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let (run, barrier) = (run.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                for step in 0..50u64 {
+                    run.log_at(step, [(format!("t{t}"), step as f64)])
+                        .expect("same step merges");
+                    barrier.wait();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    let report = run.finish(0).expect("finish");
+    assert_eq!(
+        (
+            report.rows_logged,
+            report.rows_written,
+            report.step_conflicts
+        ),
+        (200, 50, 0)
+    );
+    let rows = history(&records(report.dir.as_deref().expect("dir"), run.id()));
+    assert!(
+        rows.iter()
+            .all(|r| (0..4).all(|t| r.contains_key(&format!("t{t}")))),
+        "4 keys in every row"
+    );
+}
+
+#[test]
+fn step_policies_never_drop_silently() {
+    let tmp = TempDir::new("policies");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    run.log_at(10, [("a", 1)]).expect("10");
+    let err = run.log_at(3, [("a", 2)]).expect_err("below");
+    assert!(
+        matches!(
+            err,
+            Error::StepConflict {
+                step: 3,
+                current: 10
+            }
+        ),
+        "{err}"
+    );
+    let report = run.finish(0).expect("finish");
+    assert_eq!((report.step_conflicts, report.dropped), (1, 0));
+
+    let tmp = TempDir::new("drop");
+    let run = offline(&tmp)
+        .step_policy(StepPolicy::Drop)
+        .init_with(|_| None)
+        .expect("init");
+    run.log_at(10, [("a", 1)]).expect("10");
+    assert_eq!(run.log_at(3, [("a", 2)]).expect("dropped, counted"), 10);
+    assert_eq!(run.finish(0).expect("finish").dropped, 1);
+
+    let tmp = TempDir::new("merge");
+    let run = offline(&tmp)
+        .step_policy(StepPolicy::MergeIntoLatest)
+        .init_with(|_| None)
+        .expect("init");
+    run.log_at(10, [("a", 1)]).expect("10");
+    assert_eq!(run.log_at(3, [("b", 2)]).expect("merged"), 10);
+    let report = run.finish(0).expect("finish");
+    let rows = history(&records(report.dir.as_deref().expect("dir"), run.id()));
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].contains_key("a") && rows[0].contains_key("b"));
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Hyper {
+    lr: f64,
+    layers: u32,
+}
+
+#[test]
+fn a_run_started_by_wandb_agent_attaches_to_its_sweep() {
+    let tmp = TempDir::new("sweep");
+    let params = tmp.0.join("config-swrun001.yaml");
+    std::fs::write(&params, "wandb_version: 1\n\nlr:\n  value: 0.1\n").expect("write");
+    let env: HashMap<&str, String> = [
+        ("WANDB_MODE", "offline".to_owned()),
+        ("WANDB_RUN_ID", "swrun001".to_owned()),
+        ("WANDB_SWEEP_ID", "sw33p1d".to_owned()),
+        ("WANDB_SWEEP_PARAM_PATH", params.display().to_string()),
+        ("WANDB_PROJECT", "proj".to_owned()),
+        ("WANDB_DIR", tmp.0.display().to_string()),
+        ("WANDB_TAGS", "a, b".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let run = Run::builder()
+        .config(&serde_json::json!({ "lr": 0.01, "layers": 4 }))
+        .init_with(|k| env.get(k).cloned())
+        .expect("init");
+    assert_eq!(run.id(), "swrun001");
+    assert_eq!(
+        run.config::<Hyper>().expect("typed"),
+        Hyper { lr: 0.1, layers: 4 },
+        "sweep values win"
+    );
+    let report = run.finish(0).expect("finish");
+    let recs = records(report.dir.as_deref().expect("dir"), "swrun001");
+    let Some(RecordType::Run(r)) = recs.first() else {
+        panic!("run record first")
+    };
+    assert_eq!(
+        (r.sweep_id.as_str(), r.project.as_str(), r.tags.clone()),
+        ("sw33p1d", "proj", vec!["a".to_owned(), "b".to_owned()])
+    );
+    let lr = r
+        .config
+        .as_ref()
+        .expect("config")
+        .update
+        .iter()
+        .find(|i| i.key == "lr")
+        .expect("lr")
+        .value_json
+        .clone();
+    assert_eq!(lr, "0.1");
+}
+
+#[test]
+fn config_type_mismatch_names_the_key() {
+    let run = Run::builder()
+        .mode(Mode::Disabled)
+        .config(&serde_json::json!({ "lr": "fast", "layers": 2 }))
+        .init_with(|_| None)
+        .expect("init");
+    let err = run.config::<Hyper>().expect_err("mismatch");
+    assert!(err.to_string().contains("`lr`"), "{err}");
+}
+
+#[test]
+fn finish_twice_is_an_error_and_dropping_finishes() {
+    let tmp = TempDir::new("drop-finish");
+    let run = offline(&tmp)
+        .id("dropme01")
+        .init_with(|_| None)
+        .expect("init");
+    run.log([("a", 1)]).expect("log");
+    let dir = run.dir().expect("dir");
+    drop(run);
+    let recs = records(&dir, "dropme01");
+    assert!(
+        matches!(recs.last(), Some(RecordType::Exit(e)) if e.exit_code == 0),
+        "the last handle finished the run"
+    );
+    assert_eq!(history(&recs).len(), 1, "the pending row was committed");
+
+    let tmp = TempDir::new("twice");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    run.finish(1).expect("first");
+    assert!(matches!(run.finish(1), Err(Error::AlreadyFinished)));
+    assert!(matches!(run.log([("a", 1)]), Err(Error::AlreadyFinished)));
+}
+
+#[test]
+fn modes_disabled_and_online() {
+    let tmp = TempDir::new("disabled");
+    let run = Run::builder()
+        .dir(&tmp.0)
+        .init_with(|k| (k == "WANDB_MODE").then(|| "disabled".to_owned()))
+        .expect("init");
+    run.log([("a", 1)]).expect("log");
+    assert_eq!(run.finish(0).expect("finish").dir, None);
+    assert!(!tmp.0.join("wandb").exists(), "disabled runs write nothing");
+    assert!(matches!(
+        Run::builder().init_with(|_| None),
+        Err(Error::OnlineNotAvailable)
+    ));
+    assert!(matches!(
+        Run::builder().init_with(|k| (k == "WANDB_MODE").then(|| "fast".to_owned())),
+        Err(Error::Configuration(_))
+    ));
+}
