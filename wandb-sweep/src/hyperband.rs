@@ -97,7 +97,7 @@ impl Hyperband {
             let reached = bands
                 .iter()
                 .zip(&thresholds)
-                .take_while(|(b, _)| usize::try_from(**b).is_ok_and(|b| b <= h.len()))
+                .take_while(|(b, _)| usize::try_from(**b).is_ok_and(|b| b >= 1 && b <= h.len()))
                 .last();
             let (band_text, stop_text) = match reached {
                 Some((&band, &thr)) => {

@@ -114,7 +114,7 @@ impl Parameter {
                 let i = values
                     .iter()
                     .position(|x| GridKey::of(x) == GridKey::of(value))?;
-                probabilities[..=i]
+                probabilities[..(i + 1).min(probabilities.len())]
                     .iter()
                     .map(|p| p.as_f64())
                     .sum::<f64>()

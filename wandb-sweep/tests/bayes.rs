@@ -202,3 +202,33 @@ fn bayes_needs_a_metric_and_something_to_search() {
         .is_err()
     );
 }
+
+#[test]
+fn configs_built_in_code_with_mismatched_lists_do_not_panic() {
+    use wandb_sweep::{Hyperband, Metric, Number, Parameter};
+    let p = Parameter::CategoricalWProbabilities {
+        values: vec![Value::from(1), Value::from(2)],
+        probabilities: vec![Number::Float(1.0)],
+    };
+    assert_eq!(p.cdf(&Value::from(2)), Some(1.0));
+    let hb = Hyperband {
+        min_iter: Some(1),
+        max_iter: None,
+        s: None,
+        eta: Some(Number::Float(0.5)),
+        strict: None,
+    };
+    let metric = Metric {
+        name: "loss".into(),
+        goal: None,
+        target: None,
+        impute: None,
+        impute_while_running: None,
+    };
+    let runs = [run("r", RunState::Running, "{}", &[1.0, 2.0], "loss")];
+    let decision = hb.decide(&metric, &runs);
+    assert!(
+        decision.bands.contains(&0),
+        "eta < 1 makes bands shrink to 0"
+    );
+}
