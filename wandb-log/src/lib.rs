@@ -26,9 +26,10 @@ mod run;
 mod settings;
 mod step;
 mod transaction_log;
+mod writer;
 
 pub use error::Error;
-pub use offline_run::{OfflineRun, RunInfo, unix_now};
+pub use offline_run::{OfflineRun, RunInfo, history_row, unix_now};
 pub use run::{FinishReport, IntoRow, Run, RunBuilder};
 pub use settings::Mode;
 pub use step::StepPolicy;

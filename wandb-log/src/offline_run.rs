@@ -69,8 +69,26 @@ impl OfflineRun {
     /// # Errors
     /// I/O errors.
     pub fn create(root: &Path, info: &RunInfo, start_unix_secs: i64) -> io::Result<Self> {
+        Self::create_with_prefix(root, info, start_unix_secs, "offline-run")
+    }
+
+    /// As [`OfflineRun::create`], for an online run: `run-<time>-<id>/` (the `.wandb` log of
+    /// an online run, which `wandb sync --include-online` can re-upload).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn create_online(root: &Path, info: &RunInfo, start_unix_secs: i64) -> io::Result<Self> {
+        Self::create_with_prefix(root, info, start_unix_secs, "run")
+    }
+
+    fn create_with_prefix(
+        root: &Path,
+        info: &RunInfo,
+        start_unix_secs: i64,
+        prefix: &str,
+    ) -> io::Result<Self> {
         let base = root.join("wandb");
-        let name = format!("offline-run-{}-{}", stamp(start_unix_secs), info.run_id);
+        let name = format!("{prefix}-{}-{}", stamp(start_unix_secs), info.run_id);
         let mut dir = base.join(&name);
         let mut n = 1;
         while dir.exists() {
@@ -104,6 +122,7 @@ impl OfflineRun {
     }
 
     /// One history row at `step`, with `_step`, `_runtime` and `_timestamp` added.
+    /// (See [`history_row`] for the same row as one file-stream line.)
     ///
     /// # Errors
     /// I/O errors.
@@ -254,6 +273,20 @@ pub fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A history row with `_step`, `_runtime` and `_timestamp` first, as one extended-JSON line
+/// (the file stream's `wandb-history.jsonl` format).
+#[must_use]
+pub fn history_row(step: i64, row: &Value, runtime: f64, timestamp: f64) -> String {
+    let mut m = indexmap::IndexMap::new();
+    m.insert("_step".to_owned(), Value::from(step));
+    m.insert("_runtime".to_owned(), Value::from(runtime));
+    m.insert("_timestamp".to_owned(), Value::from(timestamp));
+    if let Value::Map(values) = row {
+        m.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    to_extended_json(&Value::Map(m))
 }
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
@@ -13,9 +12,10 @@ use serde::de::DeserializeOwned;
 use wandb_sweep::Value;
 
 use crate::error::Error;
-use crate::offline_run::{OfflineRun, RunInfo, unix_now};
+use crate::offline_run::unix_now;
 use crate::settings::{Mode, RunSettings, new_run_id};
 use crate::step::{Committed, Outcome, StepPolicy, Steps};
+use crate::writer::{Message, WriterHandle, spawn};
 
 /// How long `flush` and `finish` wait for the writer by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,7 +46,7 @@ struct Inner {
     config: Value,
     start: Instant,
     state: Mutex<State>,
-    worker: Mutex<Option<Worker>>,
+    worker: Mutex<Option<WriterHandle>>,
     rows_logged: AtomicU64,
     conflicts: AtomicU64,
     dropped: AtomicU64,
@@ -57,34 +57,6 @@ struct State {
     steps: Steps,
     summary: IndexMap<String, Value>,
     finished: bool,
-}
-
-#[derive(Debug)]
-struct Worker {
-    tx: Sender<Message>,
-    handle: JoinHandle<()>,
-    dir: PathBuf,
-}
-
-enum Message {
-    Rows(Vec<(Committed, f64)>),
-    Flush(Sender<std::io::Result<u64>>),
-    Finish {
-        exit_code: i32,
-        summary: Value,
-        runtime: i32,
-        done: Sender<std::io::Result<u64>>,
-    },
-}
-
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Message::Rows(_) => "Rows",
-            Message::Flush(_) => "Flush",
-            Message::Finish { .. } => "Finish",
-        })
-    }
 }
 
 /// What a finished run did.
@@ -100,8 +72,11 @@ pub struct FinishReport {
     pub step_conflicts: u64,
     /// From `init` to the end of `finish`.
     pub duration: Duration,
-    /// The run directory (offline runs); upload it with `wandb sync <dir>`.
+    /// The run directory (offline and online runs): `wandb sync <dir>` uploads it.
     pub dir: Option<PathBuf>,
+    /// Why the upload of an online run stopped, if it did; everything is in the local log:
+    /// upload it with `wandb sync --include-online <dir>`.
+    pub upload_error: Option<String>,
 }
 
 /// Builds a [`Run`]; every unset field falls back to its `WANDB_*` variable.
@@ -202,7 +177,12 @@ impl RunBuilder {
     pub fn init_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Run, Error> {
         let policy = self.policy;
         let (settings, config) = self.resolve(&env)?;
-        Run::start(settings, config, policy)
+        let api = if settings.mode == Mode::Online {
+            Some(api_settings(&settings, &env)?)
+        } else {
+            None
+        };
+        Run::start(settings, config, policy, api)
     }
 
     fn resolve(self, env: &impl Fn(&str) -> Option<String>) -> Result<(RunSettings, Value), Error> {
@@ -256,6 +236,25 @@ impl RunBuilder {
     }
 }
 
+/// The backend settings of an online run (base URL and key from `WANDB_*`, settings file, netrc).
+fn api_settings(
+    settings: &RunSettings,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<wandb_api::Settings, Error> {
+    let mut b = wandb_api::Settings::builder();
+    if let Some(e) = &settings.entity {
+        b = b.entity(e.clone());
+    }
+    if let Some(p) = &settings.project {
+        b = b.project(p.clone());
+    }
+    let home = env("HOME")
+        .or_else(|| env("USERPROFILE"))
+        .map(PathBuf::from);
+    b.resolve_with(env, home.as_deref())
+        .map_err(|e| Error::Configuration(e.to_string()))
+}
+
 /// Merges the agent's `config-<run>.yaml` (`{param: {value: v}}`, `wandb_version` skipped)
 /// over the config: sweep values win.
 fn merge_sweep_params(config: &mut Value, path: &Path) -> Result<(), Error> {
@@ -289,11 +288,15 @@ impl Run {
         RunBuilder::default()
     }
 
-    fn start(settings: RunSettings, config: Value, policy: StepPolicy) -> Result<Run, Error> {
+    fn start(
+        settings: RunSettings,
+        config: Value,
+        policy: StepPolicy,
+        api: Option<wandb_api::Settings>,
+    ) -> Result<Run, Error> {
         let worker = match settings.mode {
-            Mode::Online => return Err(Error::OnlineNotAvailable),
             Mode::Disabled => None,
-            Mode::Offline => Some(spawn_offline(&settings, &config)?),
+            Mode::Offline | Mode::Online => Some(spawn(&settings, &config, api)?),
         };
         Ok(Run {
             inner: Arc::new(Inner {
@@ -317,6 +320,15 @@ impl Run {
     #[must_use]
     pub fn id(&self) -> &str {
         &self.inner.settings.run_id
+    }
+
+    /// True once W&B asked the run to stop (the UI's Stop button, or a sweep's early
+    /// termination); check it in the training loop and finish.
+    #[must_use]
+    pub fn should_stop(&self) -> bool {
+        lock(&self.inner.worker)
+            .as_ref()
+            .is_some_and(|w| w.stop.load(Ordering::Relaxed))
     }
 
     /// The run's mode.
@@ -472,7 +484,7 @@ impl Inner {
         self.send(committed);
         let worker = lock(&self.worker).take();
         let runtime = i32::try_from(self.start.elapsed().as_secs()).unwrap_or(i32::MAX);
-        let (rows_written, dir) = match worker {
+        let (rows_written, dir, upload_error) = match worker {
             Some(w) => {
                 let (tx, rx) = mpsc::channel();
                 let _gone = w.tx.send(Message::Finish {
@@ -481,13 +493,13 @@ impl Inner {
                     runtime,
                     done: tx,
                 });
-                let written = rx
+                let finished = rx
                     .recv_timeout(timeout)
                     .map_err(|_| Error::Timeout(timeout))??;
                 let _ = w.handle.join();
-                (written, Some(w.dir))
+                (finished.written, Some(w.dir), finished.upload_error)
             }
-            None => (0, None),
+            None => (0, None, None),
         };
         let dropped = self.dropped.load(Ordering::Relaxed);
         Ok(FinishReport {
@@ -497,6 +509,7 @@ impl Inner {
             step_conflicts: self.conflicts.load(Ordering::Relaxed),
             duration: self.start.elapsed(),
             dir,
+            upload_error,
         })
     }
 }
@@ -550,67 +563,4 @@ impl IntoRow for Value {
             _ => IndexMap::new(),
         }
     }
-}
-
-fn spawn_offline(settings: &RunSettings, config: &Value) -> Result<Worker, Error> {
-    let info = RunInfo {
-        run_id: settings.run_id.clone(),
-        entity: settings.entity.clone(),
-        project: settings.project.clone(),
-        display_name: settings.name.clone(),
-        group: settings.group.clone(),
-        job_type: settings.job_type.clone(),
-        notes: settings.notes.clone(),
-        tags: settings.tags.clone(),
-        sweep_id: settings.sweep_id.clone(),
-        config: config.clone(),
-    };
-    let t0 = unix_now();
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "seconds since 1970 fit i64"
-    )]
-    let mut log = OfflineRun::create(&settings.dir, &info, t0 as i64)?;
-    let dir = log.dir().to_path_buf();
-    let (tx, rx) = mpsc::channel::<Message>();
-    let handle = std::thread::Builder::new()
-        .name("wandb-writer".into())
-        .spawn(move || {
-            let mut written = 0u64;
-            let mut failed: Option<std::io::Error> = None;
-            for message in rx {
-                match message {
-                    Message::Rows(rows) => {
-                        for (row, ts) in rows {
-                            let step = i64::try_from(row.step).unwrap_or(i64::MAX);
-                            match log.history(step, &Value::Map(row.values), ts - t0, ts) {
-                                Ok(()) => written += 1,
-                                Err(e) => failed = Some(e),
-                            }
-                        }
-                    }
-                    Message::Flush(done) => {
-                        let _ = done.send(
-                            failed
-                                .take()
-                                .map_or_else(|| log.flush().map(|()| written), Err),
-                        );
-                    }
-                    Message::Finish {
-                        exit_code,
-                        summary,
-                        runtime,
-                        done,
-                    } => {
-                        let result = log
-                            .summary(&summary)
-                            .and_then(|()| log.exit(exit_code, runtime));
-                        let _ =
-                            done.send(failed.take().map_or_else(|| result.map(|()| written), Err));
-                        return;
-                    }
-                }
-            }
-        })?;
-    Ok(Worker { tx, handle, dir })
 }

@@ -7,7 +7,7 @@ use crate::error::Error;
 /// Where a run's data goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// Upload while running (W&B's default; not available in this version yet).
+    /// Upload while running (W&B's default); the `.wandb` log is written first.
     #[default]
     Online,
     /// Write the `.wandb` log locally; upload later with `wandb sync`.

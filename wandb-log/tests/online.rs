@@ -1,0 +1,200 @@
+//! Online runs against a mock W&B: the run is created, rows stream with offsets, the final
+//! request completes the run; a server that is down leaves everything in the local log; a
+//! stop request reaches `should_stop`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wandb_log::proto::record::RecordType;
+use wandb_log::{LogReader, Run};
+use wiremock::matchers::{body_partial_json, method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn tmp(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("wandb-log-online-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).expect("mkdir");
+    p
+}
+
+fn env(base: &str, dir: &std::path::Path, run_id: &str) -> HashMap<&'static str, String> {
+    [
+        ("WANDB_MODE", "online".to_owned()),
+        ("WANDB_BASE_URL", base.to_owned()),
+        (
+            "WANDB_API_KEY",
+            "local-0123456789012345678901234567890123456789".to_owned(),
+        ),
+        ("WANDB_ENTITY", "mock-entity".to_owned()),
+        ("WANDB_PROJECT", "proj".to_owned()),
+        ("WANDB_DIR", dir.display().to_string()),
+        ("WANDB_RUN_ID", run_id.to_owned()),
+        ("HOME", dir.display().to_string()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+async fn server(stream_reply: Value) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({ "operationName": "UpsertBucket" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "upsertBucket": { "inserted": true, "bucket": {
+            "id": "UnVuOjE=", "name": "onl1ne01", "displayName": null, "description": null, "config": null, "sweepName": null,
+            "project": { "id": "UHJvamVjdDox", "name": "proj", "entity": { "id": "RW50aXR5OjE=", "name": "mock-entity" } },
+            "historyLineCount": 0 } } } })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("/files/mock-entity/proj/onl1ne01/file_stream"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(stream_reply))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn local_rows(dir: &std::path::Path) -> usize {
+    let file = std::fs::File::open(dir.join("run-onl1ne01.wandb")).expect("local log");
+    LogReader::new(file)
+        .expect("header")
+        .filter(|r| {
+            matches!(
+                r.as_ref().map(|r| &r.record_type),
+                Ok(Some(RecordType::History(_)))
+            )
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_stream_and_the_run_completes() {
+    let server = server(json!({})).await;
+    let dir = tmp("ok");
+    let e = env(&server.uri(), &dir, "onl1ne01");
+    let report = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .config(&json!({ "lr": 0.01 }))
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        for i in 0..5 {
+            run.log([("loss", 1.0 / f64::from(i + 1))]).expect("log");
+        }
+        run.finish(0).expect("finish")
+    })
+    .await
+    .expect("join");
+    assert_eq!(report.upload_error, None);
+    let run_dir = report.dir.expect("dir");
+    assert!(
+        run_dir
+            .file_name()
+            .expect("name")
+            .to_str()
+            .expect("utf-8")
+            .starts_with("run-")
+    );
+    assert_eq!(local_rows(&run_dir), 5, "the local log has every row too");
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .collect();
+    let upsert = bodies
+        .iter()
+        .find(|b| b["operationName"] == "UpsertBucket")
+        .expect("run created");
+    assert_eq!(upsert["variables"]["name"], "onl1ne01");
+    let config: Value =
+        serde_json::from_str(upsert["variables"]["config"].as_str().expect("JSONString"))
+            .expect("json");
+    assert_eq!(config["lr"]["value"], 0.01);
+    let streams: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b.get("operationName").is_none())
+        .collect();
+    let mut steps = Vec::new();
+    for b in &streams {
+        if let Some(h) = b["files"].get("wandb-history.jsonl") {
+            assert_eq!(
+                h["offset"].as_u64().expect("offset") as usize,
+                steps.len(),
+                "offsets continue"
+            );
+            for line in h["content"].as_array().expect("lines") {
+                let row: Value = serde_json::from_str(line.as_str().expect("line")).expect("row");
+                steps.push(row["_step"].as_i64().expect("step"));
+            }
+        }
+    }
+    assert_eq!(steps, [0, 1, 2, 3, 4]);
+    let last = streams.last().expect("final request");
+    assert_eq!(
+        (last["complete"].clone(), last["exitcode"].clone()),
+        (json!(true), json!(0))
+    );
+    assert!(
+        last["files"]["wandb-summary.json"]["content"][0]
+            .as_str()
+            .expect("summary")
+            .contains("\"loss\":0.2")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_down_leaves_everything_local() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tmp("down");
+    let e = env(&format!("http://127.0.0.1:{port}"), &dir, "onl1ne01");
+    let report = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .init_with(|k| e.get(k).cloned())
+            .expect("init never waits on the network");
+        for i in 0..5 {
+            run.log([("loss", f64::from(i))]).expect("log");
+        }
+        run.finish(0).expect("finish returns")
+    })
+    .await
+    .expect("join");
+    assert!(
+        report
+            .upload_error
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot reach")),
+        "{:?}",
+        report.upload_error
+    );
+    assert_eq!(local_rows(report.dir.as_deref().expect("dir")), 5);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_request_reaches_should_stop() {
+    let server = server(json!({ "stopped": true })).await;
+    let dir = tmp("stop");
+    let e = env(&server.uri(), &dir, "onl1ne01");
+    let stopped = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        assert!(!run.should_stop());
+        run.log([("loss", 1.0)]).expect("log");
+        run.flush(Duration::from_secs(30)).expect("flush");
+        let stopped = run.should_stop();
+        run.finish(1).expect("finish");
+        stopped
+    })
+    .await
+    .expect("join");
+    assert!(stopped);
+    std::fs::remove_dir_all(&dir).ok();
+}
