@@ -1,6 +1,8 @@
 //! W&B's "extended JSON": JSON plus the bare tokens `NaN`, `Infinity` and `-Infinity`
 //! (as Python's `json` writes them), for history rows and summaries.
 
+use std::fmt::Write;
+
 use wandb_sweep::{Number, Value};
 
 /// Writes a value as extended JSON: non-finite floats as bare `NaN`/`Infinity`/`-Infinity`.
@@ -47,7 +49,17 @@ fn write(value: &Value, out: &mut String) {
             }
             out.push('}');
         }
-        other => out.push_str(&other.to_json().to_string()),
+        Value::Number(Number::Int(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        // Debug prints the shortest round-trip digits and always a `.` or an exponent, so a
+        // float stays a float (`3.0`, `1e-7`).
+        Value::Number(Number::Float(x)) => {
+            let _ = write!(out, "{x:?}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
     }
 }
 

@@ -17,6 +17,9 @@ use crate::settings::{Mode, RunSettings, new_run_id};
 use crate::step::{Committed, Outcome, StepPolicy, Steps};
 use crate::writer::{Message, WriterHandle, spawn};
 
+/// Rows that wake the writer.
+const BATCH_ROWS: usize = 4096;
+
 /// How long `flush` and `finish` wait for the writer by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -453,15 +456,23 @@ impl Run {
 }
 
 impl Inner {
+    /// Hands committed rows to the writer: they join the shared outbox, and the writer is
+    /// woken once a batch is full (it also drains the outbox on a timer, flush and finish).
     fn send(&self, rows: Vec<Committed>) {
         if rows.is_empty() {
             return;
         }
         let now = unix_now();
         if let Some(w) = lock(&self.worker).as_ref() {
-            // The writer only stops at finish; a send after that has nowhere to go.
-            let _gone =
-                w.tx.send(Message::Rows(rows.into_iter().map(|r| (r, now)).collect()));
+            let full = {
+                let mut outbox = lock(&w.outbox);
+                outbox.extend(rows.into_iter().map(|r| (r, now)));
+                outbox.len() >= BATCH_ROWS
+            };
+            if full {
+                // The writer only stops at finish; a wake-up after that has nobody to wake.
+                let _gone = w.tx.send(Message::Wake);
+            }
         }
     }
 

@@ -2,11 +2,11 @@
 //! online runs, uploads through the file stream on its own current-thread runtime.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use wandb_api::{Chunk, Client, FileStream, Offsets, RetryPolicy, RunUpsert, to_extended_json};
@@ -32,7 +32,8 @@ const ONLINE_RETRY: RetryPolicy = RetryPolicy {
 
 /// What the logging side sends the writer.
 pub(crate) enum Message {
-    Rows(Vec<(Committed, f64)>),
+    /// A batch of rows is waiting in the outbox.
+    Wake,
     Flush(Sender<std::io::Result<u64>>),
     Finish {
         exit_code: i32,
@@ -49,10 +50,17 @@ pub(crate) struct Finished {
     pub(crate) upload_error: Option<String>,
 }
 
+/// Committed rows with their timestamps, shared by the logging side and the writer.
+pub(crate) type Outbox = Arc<Mutex<Vec<(Committed, f64)>>>;
+
+/// How often the writer drains the outbox when no batch fills up.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(200);
+
 /// The handle to the writer thread.
 #[derive(Debug)]
 pub(crate) struct WriterHandle {
     pub(crate) tx: Sender<Message>,
+    pub(crate) outbox: Outbox,
     pub(crate) handle: JoinHandle<()>,
     pub(crate) dir: PathBuf,
     pub(crate) stop: Arc<AtomicBool>,
@@ -74,6 +82,8 @@ struct Writer {
     failed: Option<std::io::Error>,
     last: IndexMap<String, Value>,
     upload: Option<Upload>,
+    outbox: Outbox,
+    since_upload: Instant,
 }
 
 /// Starts the writer: creates the run directory and, online, the run on the server.
@@ -109,6 +119,8 @@ pub(crate) fn spawn(
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Message>();
     let stop_flag = Arc::clone(&stop);
+    let outbox: Outbox = Arc::default();
+    let shared = Arc::clone(&outbox);
     let handle = std::thread::Builder::new()
         .name("wandb-writer".into())
         .spawn(move || {
@@ -226,9 +238,21 @@ impl Writer {
                     let _ = done.send(self.finish(exit_code, summary, runtime));
                     return;
                 }
-                Err(RecvTimeoutError::Timeout) => self.send(None, None),
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.since_upload.elapsed() >= UPLOAD_INTERVAL {
+                        self.send(None, None);
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => return,
             }
+        }
+    }
+
+    /// Takes every row waiting in the outbox.
+    fn drain(&mut self) {
+        let rows = std::mem::take(&mut *self.outbox.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if !rows.is_empty() {
+            self.rows(rows);
         }
     }
 

@@ -5,6 +5,9 @@
 use crate::scalar::resolve_plain;
 use crate::value::{Number, Value};
 
+/// YAML limits implicit keys to 1024 characters; longer keys are written as `? key`.
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// The YAML text of a value (a mapping or list at the top gives block style).
 pub(crate) fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
@@ -21,7 +24,13 @@ fn block(value: &Value) -> Vec<String> {
         Value::Map(m) if !m.is_empty() => {
             let mut lines = Vec::new();
             for (k, v) in m {
-                nest(&mut lines, &format!("{}:", string(k)), v, "  ");
+                let key = string(k);
+                if key.chars().count() > MAX_IMPLICIT_KEY {
+                    lines.push(format!("? {key}"));
+                    nest(&mut lines, ":", v, "  ");
+                } else {
+                    nest(&mut lines, &format!("{key}:"), v, "  ");
+                }
             }
             lines
         }
@@ -174,6 +183,22 @@ mod tests {
         for x in [0.1, 1.0 / 3.0, 1e-300, -2.5e17, f64::INFINITY] {
             assert_eq!(round_trip(&Value::from(x)), Value::from(x));
         }
+    }
+
+    #[test]
+    fn keys_longer_than_yaml_allows_implicitly_are_explicit() {
+        let long = "k".repeat(1500);
+        let mut inner = indexmap::IndexMap::new();
+        inner.insert(long, Value::from(1));
+        let v = Value::Map(
+            [
+                ("m".to_owned(), Value::Map(inner.clone())),
+                ("l".to_owned(), Value::List(vec![Value::Map(inner)])),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(round_trip(&v), v, "{}", to_yaml(&v));
     }
 
     #[test]

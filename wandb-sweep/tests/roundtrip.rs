@@ -249,3 +249,21 @@ proptest! {
         let _grid = report.grid().map(|g| g.size());
     }
 }
+
+/// Inputs the fuzzer found; each must check, and a valid one must write back and re-read equal.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    for entry in std::fs::read_dir(dir).expect("fuzz fixtures") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(cfg) = check(&text).into_result() {
+            let yaml = cfg.to_yaml().expect("writes");
+            assert_eq!(
+                SweepConfig::from_yaml(&yaml).expect("own output is valid"),
+                cfg,
+                "{yaml}"
+            );
+        }
+    }
+}
