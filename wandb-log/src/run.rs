@@ -458,6 +458,8 @@ impl Run {
 impl Inner {
     /// Hands committed rows to the writer: they join the shared outbox, and the writer is
     /// woken once a batch is full (it also drains the outbox on a timer, flush and finish).
+    /// Hands committed rows to the writer: they join the shared outbox, and the writer is
+    /// woken once a batch is full (it also drains the outbox on a timer, flush and finish).
     fn send(&self, rows: Vec<Committed>) {
         if rows.is_empty() {
             return;

@@ -2,9 +2,9 @@
 //! online runs, uploads through the file stream on its own current-thread runtime.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -133,11 +133,14 @@ pub(crate) fn spawn(
                 failed: None,
                 last: IndexMap::new(),
                 upload,
+                outbox: shared,
+                since_upload: Instant::now(),
             };
             writer.run(&rx);
         })?;
     Ok(WriterHandle {
         tx,
+        outbox,
         handle,
         dir,
         stop,
@@ -214,13 +217,10 @@ fn start_upload(api: wandb_api::Settings, info: &RunInfo, stop: Arc<AtomicBool>)
 impl Writer {
     fn run(&mut self, rx: &Receiver<Message>) {
         loop {
-            let message = if self.upload.is_some() {
-                rx.recv_timeout(UPLOAD_INTERVAL)
-            } else {
-                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-            };
+            let message = rx.recv_timeout(DRAIN_INTERVAL);
+            self.drain();
             match message {
-                Ok(Message::Rows(rows)) => self.rows(rows),
+                Ok(Message::Wake) => {}
                 Ok(Message::Flush(done)) => {
                     self.send(None, None);
                     let result = match self.failed.take() {
@@ -250,7 +250,12 @@ impl Writer {
 
     /// Takes every row waiting in the outbox.
     fn drain(&mut self) {
-        let rows = std::mem::take(&mut *self.outbox.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let rows = std::mem::take(
+            &mut *self
+                .outbox
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         if !rows.is_empty() {
             self.rows(rows);
         }
