@@ -57,6 +57,13 @@ pub struct RunQuery {
     pub cursor: Option<String>,
 }
 
+/// `found`, or [`Error::NotFound`] naming the run.
+fn run_found<T>(found: Option<T>, entity: &str, project: &str, run_id: &str) -> Result<T, Error> {
+    found.ok_or_else(|| Error::NotFound {
+        what: format!("run {entity}/{project}/{run_id}"),
+    })
+}
+
 fn unwrap_config(text: Option<String>) -> Json {
     let Some(Json::Object(m)) = text.and_then(|t| serde_json::from_str::<Json>(&t).ok()) else {
         return Json::Null;
@@ -154,12 +161,7 @@ impl Client {
             page_size,
         };
         let data = self.execute::<HistoryPage>(vars, false).await?;
-        let run = data
-            .project
-            .and_then(|p| p.run)
-            .ok_or_else(|| Error::NotFound {
-                what: format!("run {entity}/{project}/{run_id}"),
-            })?;
+        let run = run_found(data.project.and_then(|p| p.run), entity, project, run_id)?;
         run.history
             .unwrap_or_default()
             .iter()
@@ -211,12 +213,7 @@ impl Client {
             run: run_id.to_owned(),
         };
         let data = self.execute::<RunSummary>(vars, false).await?;
-        let run = data
-            .project
-            .and_then(|p| p.run)
-            .ok_or_else(|| Error::NotFound {
-                what: format!("run {entity}/{project}/{run_id}"),
-            })?;
+        let run = run_found(data.project.and_then(|p| p.run), entity, project, run_id)?;
         Ok(extended(run.summary_metrics.as_deref()))
     }
 }
