@@ -1,5 +1,6 @@
-//! The wandb-rs run logger (in progress). Today: the `.wandb` transaction log and offline run
-//! directories that the official `wandb sync` uploads, with a reader for them.
+//! The wandb-rs run logger (in progress): a [`Run`] handle for online, offline and disabled
+//! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
+//! writes first, which the official `wandb sync` uploads (with a reader for it).
 //!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
