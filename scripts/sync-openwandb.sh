@@ -11,7 +11,8 @@ source scripts/openwandb-server.sh
 WORK="$(mktemp -d)"
 RUN_ID="rs$(date +%s | tail -c 7)"
 RUN_DIR="$(cargo run -q -p wandb-log --example offline_run -- "$WORK" "$RUN_ID" "$ROWS")"
-"$HOME_DIR/venv/bin/wandb" sync --entity default --project offline-e2e "$RUN_DIR" > "$WORK/sync.log" 2>&1 || { cat "$WORK/sync.log" >&2; exit 1; }
+# From the scratch folder: `wandb sync` writes its own logs under ./wandb.
+(cd "$WORK" && "$HOME_DIR/venv/bin/wandb" sync --entity default --project offline-e2e "$RUN_DIR") > "$WORK/sync.log" 2>&1 || { cat "$WORK/sync.log" >&2; exit 1; }
 "$HOME_DIR/venv/bin/python" "$TOOLS/readback.py" default offline-e2e "$RUN_ID" --source openwandb --meta > "$WORK/back.jsonl"
 python3 - "$WORK/back.jsonl" "$ROWS" <<'PY'
 import json, math, sys
