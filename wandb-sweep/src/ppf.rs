@@ -30,10 +30,10 @@ impl Parameter {
         if !(0.0..=1.0).contains(&u) {
             return Err(Error::InvalidQuantile(u));
         }
-        let p = self.filled();
-        let f = |n: Option<Number>| n.map_or(f64::NAN, Number::as_f64);
+        // The engine's defaults, read in place: filling a copy would clone every `values` list.
+        let f = |n: Option<Number>, default: f64| n.map_or(default, Number::as_f64);
         let uniform = |lo: f64, hi: f64| u * (hi - lo) + lo;
-        Ok(match &p {
+        Ok(match self {
             Parameter::Constant { value } => value.clone(),
             Parameter::Categorical { values } => pick(values, categorical_index(u, values.len()))?,
             Parameter::CategoricalWProbabilities {
@@ -65,14 +65,18 @@ impl Parameter {
             Parameter::InvLogUniformValues { min, max } => {
                 Value::from(inv_log(u, -max.as_f64().ln(), -min.as_f64().ln()))
             }
-            Parameter::Normal { mu, sigma } => Value::from(normal(u, f(*mu), f(*sigma))),
-            Parameter::QNormal { mu, sigma, q } => quantize(normal(u, f(*mu), f(*sigma)), *q),
-            Parameter::LogNormal { mu, sigma } => Value::from(log_normal(u, f(*mu), f(*sigma))),
-            Parameter::QLogNormal { mu, sigma, q } => {
-                quantize(log_normal(u, f(*mu), f(*sigma)), *q)
+            Parameter::Normal { mu, sigma } => Value::from(normal(u, f(*mu, 0.0), f(*sigma, 1.0))),
+            Parameter::QNormal { mu, sigma, q } => {
+                quantize(normal(u, f(*mu, 0.0), f(*sigma, 1.0)), *q)
             }
-            Parameter::Beta { a, b } => Value::from(ibeta_inv(f(*a), f(*b), u)),
-            Parameter::QBeta { a, b, q } => quantize(ibeta_inv(f(*a), f(*b), u), *q),
+            Parameter::LogNormal { mu, sigma } => {
+                Value::from(log_normal(u, f(*mu, 0.0), f(*sigma, 1.0)))
+            }
+            Parameter::QLogNormal { mu, sigma, q } => {
+                quantize(log_normal(u, f(*mu, 0.0), f(*sigma, 1.0)), *q)
+            }
+            Parameter::Beta { a, b } => Value::from(ibeta_inv(f(*a, 1.0), f(*b, 1.0), u)),
+            Parameter::QBeta { a, b, q } => quantize(ibeta_inv(f(*a, 1.0), f(*b, 1.0), u), *q),
             Parameter::Nested { .. } => return Err(Error::NotSampleable("a nested group".into())),
         })
     }
@@ -94,12 +98,12 @@ impl Parameter {
     /// ```
     #[must_use]
     pub fn cdf(&self, value: &Value) -> Option<f64> {
-        let p = self.filled();
-        let f = |n: Option<Number>| n.map_or(f64::NAN, Number::as_f64);
+        // The engine's defaults, read in place: filling a copy would clone every `values` list.
+        let f = |n: Option<Number>, default: f64| n.map_or(default, Number::as_f64);
         let v = value.as_number().map(Number::as_f64);
         let linear = |x: f64, lo: f64, hi: f64| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
         let inv = |x: f64, lo: f64, hi: f64| (1.0 - (-x.ln() - lo) / (hi - lo)).clamp(0.0, 1.0);
-        let u = match &p {
+        let u = match self {
             Parameter::Constant { .. } | Parameter::Nested { .. } => return None,
             Parameter::Categorical { values } => {
                 let i = values
@@ -138,12 +142,14 @@ impl Parameter {
                 inv(v?, -max.as_f64().ln(), -min.as_f64().ln())
             }
             Parameter::Normal { mu, sigma } | Parameter::QNormal { mu, sigma, .. } => {
-                normal_cdf((v? - f(*mu)) / f(*sigma))
+                normal_cdf((v? - f(*mu, 0.0)) / f(*sigma, 1.0))
             }
             Parameter::LogNormal { mu, sigma } | Parameter::QLogNormal { mu, sigma, .. } => {
-                normal_cdf((v?.ln() - f(*mu)) / f(*sigma))
+                normal_cdf((v?.ln() - f(*mu, 0.0)) / f(*sigma, 1.0))
             }
-            Parameter::Beta { a, b } | Parameter::QBeta { a, b, .. } => ibeta(f(*a), f(*b), v?),
+            Parameter::Beta { a, b } | Parameter::QBeta { a, b, .. } => {
+                ibeta(f(*a, 1.0), f(*b, 1.0), v?)
+            }
         };
         u.is_finite().then_some(u)
     }
