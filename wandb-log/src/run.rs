@@ -58,6 +58,7 @@ struct Inner {
 #[derive(Debug)]
 struct State {
     steps: Steps,
+    /// Explicit summary values (the writer keeps each key's last logged value).
     summary: IndexMap<String, Value>,
     finished: bool,
 }
@@ -390,14 +391,10 @@ impl Run {
                 Some(s) => state.steps.log_at(s, values, &mut committed),
                 None => state.steps.log_next(values, &mut committed),
             };
-            for row in &committed {
-                state
-                    .summary
-                    .extend(row.values.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
+            // Sent under the state lock, so `finish` (which takes it too) sees every row.
+            self.inner.send(committed);
             outcome
         };
-        self.inner.send(committed);
         match outcome {
             Outcome::Logged(s) => {
                 self.inner.rows_logged.fetch_add(1, Ordering::Relaxed);
@@ -431,9 +428,12 @@ impl Run {
     /// # Errors
     /// [`Error::Timeout`], I/O errors of the writer.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        let mut committed = Vec::new();
-        lock(&self.inner.state).steps.commit(&mut committed);
-        self.inner.send(committed);
+        {
+            let mut state = lock(&self.inner.state);
+            let mut committed = Vec::new();
+            state.steps.commit(&mut committed);
+            self.inner.send(committed);
+        }
         let (tx, rx) = mpsc::channel();
         let sent = lock(&self.inner.worker)
             .as_ref()
@@ -487,11 +487,7 @@ impl Inner {
             state.finished = true;
             let mut committed = Vec::new();
             state.steps.commit(&mut committed);
-            for row in &committed {
-                state
-                    .summary
-                    .extend(row.values.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
+            // Explicit summary values only; the writer knows each key's last logged value.
             (committed, Value::Map(state.summary.clone()))
         };
         self.send(committed);
