@@ -107,26 +107,24 @@ impl BayesSampler {
 
     /// A run's best value of the metric (history and summary), in the metric's direction.
     fn best(&self, run: &Run) -> Option<f64> {
-        let values = run
-            .metric_history(&self.metric.name)
-            .into_iter()
-            .chain(run.summary_metric(&self.metric.name));
-        if self.maximize() {
-            values.reduce(f64::max)
-        } else {
-            values.reduce(f64::min)
-        }
+        self.extreme(run, self.maximize())
     }
 
+    /// A run's worst value of the metric.
     fn worst_of(&self, run: &Run) -> Option<f64> {
+        self.extreme(run, !self.maximize())
+    }
+
+    /// The largest (`max`) or smallest value of the metric in a run's history and summary.
+    fn extreme(&self, run: &Run, max: bool) -> Option<f64> {
         let values = run
             .metric_history(&self.metric.name)
             .into_iter()
             .chain(run.summary_metric(&self.metric.name));
-        if self.maximize() {
-            values.reduce(f64::min)
-        } else {
+        if max {
             values.reduce(f64::max)
+        } else {
+            values.reduce(f64::min)
         }
     }
 
