@@ -167,21 +167,21 @@ impl<'a> Builder<'a> {
                         loc,
                     };
                     self.remember(anchor, &node);
-                    return self.push(node, anchor);
+                    return self.push(node);
                 }
                 let node = Node {
                     kind: scalar_kind(&text, style, tag.as_deref()),
                     loc,
                 };
                 self.remember(anchor, &node);
-                self.push(node, anchor)
+                self.push(node)
             }
             Event::Alias(id) => {
                 let node = self.anchors.get(&id).cloned().unwrap_or(Node {
                     kind: NodeKind::Scalar(Value::Null, None),
                     loc,
                 });
-                self.push(node, 0)
+                self.push(node)
             }
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::List(loc, Vec::new(), anchor));
@@ -238,11 +238,11 @@ impl<'a> Builder<'a> {
             ),
         };
         self.remember(anchor, &node);
-        self.push(node, 0)
+        self.push(node)
     }
 
     /// Adds a finished node to its parent; returns it when it is the document root.
-    fn push(&mut self, node: Node, _anchor: usize) -> Option<Node> {
+    fn push(&mut self, node: Node) -> Option<Node> {
         let Some(frame) = self.stack.last_mut() else {
             return Some(node);
         };
