@@ -30,7 +30,7 @@ mod transaction_log;
 mod writer;
 
 pub use error::Error;
-pub use offline_run::{OfflineRun, RunInfo, history_row, unix_now};
+pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use run::{FinishReport, IntoRow, Run, RunBuilder};
 pub use settings::Mode;
 pub use step::StepPolicy;
