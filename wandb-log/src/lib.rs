@@ -31,7 +31,7 @@ pub mod trial_process;
 mod writer;
 
 pub use error::Error;
-pub use offline_run::{OfflineRun, RunInfo, history_row, unix_now};
+pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use run::{FinishReport, IntoRow, Run, RunBuilder};
 pub use settings::Mode;
 pub use step::StepPolicy;

@@ -9,10 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use wandb_api::to_extended_json;
 use wandb_sweep::Value;
 
+use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
-    ConfigItem, ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, Record, RunExitRecord,
-    RunRecord, SummaryItem, SummaryRecord, Timestamp,
+    ConfigItem, ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, OutputRawRecord, Record,
+    RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
 };
 use crate::transaction_log::LogWriter;
 
@@ -189,6 +190,24 @@ impl OfflineRun {
         self.log.flush()
     }
 
+    /// One line of console output (`output.log`): `stderr` or stdout, at `timestamp` (Unix
+    /// seconds); a newline is added.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn output(&mut self, stderr: bool, text: &str, timestamp: f64) -> io::Result<()> {
+        let output_type = if stderr {
+            OutputType::Stderr
+        } else {
+            OutputType::Stdout
+        };
+        self.record(RecordType::OutputRaw(OutputRawRecord {
+            output_type: output_type.into(),
+            timestamp: Some(timestamp_of(timestamp)),
+            line: format!("{text}\n"),
+        }))
+    }
+
     /// Flushes buffered records to the file.
     ///
     /// # Errors
@@ -239,6 +258,37 @@ fn run_record(info: &RunInfo, start: i64) -> RunRecord {
         }),
         ..RunRecord::default()
     }
+}
+
+fn timestamp_of(unix: f64) -> Timestamp {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "seconds since 1970 fit i64, nanoseconds fit i32"
+    )]
+    let (seconds, nanos) = (unix.floor() as i64, ((unix - unix.floor()) * 1e9) as i32);
+    Timestamp { seconds, nanos }
+}
+
+/// A console line as the file stream sends it: `[ERROR ]YYYY-MM-DDTHH:MM:SS.ffffff <text>`
+/// (UTC, microseconds; the `ERROR ` prefix marks stderr).
+///
+/// ```
+/// assert_eq!(wandb_log::console_line(true, "boom", 1_700_000_000.25), "ERROR 2023-11-14T22:13:20.250000 boom");
+/// assert_eq!(wandb_log::console_line(false, "hi", 0.0), "1970-01-01T00:00:00.000000 hi");
+/// ```
+#[must_use]
+pub fn console_line(stderr: bool, text: &str, unix: f64) -> String {
+    let Timestamp { seconds, nanos } = timestamp_of(unix);
+    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
+    let secs = seconds.rem_euclid(86_400);
+    format!(
+        "{}{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06} {text}",
+        if stderr { "ERROR " } else { "" },
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        nanos / 1000
+    )
 }
 
 /// `YYYYMMDD_HHMMSS` of a Unix time (UTC).

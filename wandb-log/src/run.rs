@@ -1,7 +1,7 @@
 //! The run handle: cheap, non-blocking logging from any thread; a background writer.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -53,6 +53,11 @@ struct Inner {
     rows_logged: AtomicU64,
     conflicts: AtomicU64,
     dropped: AtomicU64,
+    /// Set by the server (file stream), a controller or [`Run::request_stop`].
+    stop: Arc<AtomicBool>,
+    /// The metric whose history [`Run::watched`] returns.
+    watch: Option<String>,
+    watched: Mutex<Vec<(u64, f64)>>,
 }
 
 #[derive(Debug)]
@@ -98,6 +103,9 @@ pub struct RunBuilder {
     dir: Option<PathBuf>,
     config: Option<serde_json::Value>,
     policy: StepPolicy,
+    sweep_id: Option<String>,
+    api: Option<wandb_api::Settings>,
+    watch: Option<String>,
 }
 
 macro_rules! setter {
@@ -126,8 +134,26 @@ impl RunBuilder {
         /// The job type (else `WANDB_JOB_TYPE`).
         job_type,
         /// The run id (else `WANDB_RUN_ID`, else a fresh 8-character id).
-        id
+        id,
+        /// The sweep the run belongs to (else `WANDB_SWEEP_ID`).
+        sweep_id
     );
+
+    /// The backend of an online run (else `WANDB_BASE_URL`, `WANDB_API_KEY`, the settings
+    /// file and netrc, as [`wandb_api::Settings::builder`] resolves them).
+    #[must_use]
+    pub fn api(mut self, settings: wandb_api::Settings) -> Self {
+        self.api = Some(settings);
+        self
+    }
+
+    /// Keeps the `(step, value)` history of one numeric metric in memory, for controllers
+    /// that decide on it (hyperband, bayes): read it with [`Run::watched`].
+    #[must_use]
+    pub fn watch_metric(mut self, key: impl Into<String>) -> Self {
+        self.watch = Some(key.into());
+        self
+    }
 
     /// Tags (else `WANDB_TAGS`, comma-separated).
     #[must_use]
@@ -179,14 +205,14 @@ impl RunBuilder {
     /// # Errors
     /// As [`RunBuilder::init`].
     pub fn init_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Run, Error> {
-        let policy = self.policy;
+        let (policy, watch, explicit_api) = (self.policy, self.watch.clone(), self.api.clone());
         let (settings, config) = self.resolve(&env)?;
-        let api = if settings.mode == Mode::Online {
-            Some(api_settings(&settings, &env)?)
-        } else {
-            None
+        let api = match (settings.mode, explicit_api) {
+            (Mode::Online, Some(api)) => Some(api),
+            (Mode::Online, None) => Some(api_settings(&settings, &env)?),
+            _ => None,
         };
-        Run::start(settings, config, policy, api)
+        Run::start(settings, config, policy, api, watch)
     }
 
     fn resolve(self, env: &impl Fn(&str) -> Option<String>) -> Result<(RunSettings, Value), Error> {
@@ -223,7 +249,7 @@ impl RunBuilder {
                 .dir
                 .or_else(|| var("WANDB_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from(".")),
-            sweep_id: var("WANDB_SWEEP_ID"),
+            sweep_id: self.sweep_id.or_else(|| var("WANDB_SWEEP_ID")),
             sweep_param_path: var("WANDB_SWEEP_PARAM_PATH").map(PathBuf::from),
         };
         let mut config: Value = match self.config {
@@ -297,10 +323,14 @@ impl Run {
         config: Value,
         policy: StepPolicy,
         api: Option<wandb_api::Settings>,
+        watch: Option<String>,
     ) -> Result<Run, Error> {
+        let stop = Arc::new(AtomicBool::new(false));
         let worker = match settings.mode {
             Mode::Disabled => None,
-            Mode::Offline | Mode::Online => Some(spawn(&settings, &config, api)?),
+            Mode::Offline | Mode::Online => {
+                Some(spawn(&settings, &config, api, Arc::clone(&stop))?)
+            }
         };
         Ok(Run {
             inner: Arc::new(Inner {
@@ -316,6 +346,9 @@ impl Run {
                 rows_logged: AtomicU64::new(0),
                 conflicts: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
+                stop,
+                watch,
+                watched: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -330,9 +363,38 @@ impl Run {
     /// termination); check it in the training loop and finish.
     #[must_use]
     pub fn should_stop(&self) -> bool {
-        lock(&self.inner.worker)
-            .as_ref()
-            .is_some_and(|w| w.stop.load(Ordering::Relaxed))
+        self.inner.stop.load(Ordering::Relaxed)
+    }
+
+    /// Asks the run to stop: [`Run::should_stop`] turns true (controllers use this for
+    /// early termination; it works in every mode).
+    ///
+    /// ```
+    /// let run = wandb_log::Run::builder().mode(wandb_log::Mode::Disabled).init()?;
+    /// assert!(!run.should_stop());
+    /// run.request_stop();
+    /// assert!(run.should_stop());
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    pub fn request_stop(&self) {
+        self.inner.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// The `(step, value)` history of the metric named by [`RunBuilder::watch_metric`]
+    /// (numeric values only; empty when no metric is watched).
+    ///
+    /// ```
+    /// use wandb_log::{Mode, Run};
+    /// let run = Run::builder().mode(Mode::Disabled).watch_metric("loss").init()?;
+    /// run.log([("loss", 0.5)])?;
+    /// run.log([("acc", 0.9)])?;
+    /// run.log([("loss", 0.25)])?;
+    /// assert_eq!(run.watched(), [(0, 0.5), (2, 0.25)]);
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn watched(&self) -> Vec<(u64, f64)> {
+        lock(&self.inner.watched).clone()
     }
 
     /// The run's mode.
@@ -378,6 +440,20 @@ impl Run {
     }
 
     fn record(&self, step: Option<u64>, values: IndexMap<String, Value>) -> Result<u64, Error> {
+        let watched = self.inner.watch.as_ref().and_then(|k| {
+            values
+                .get(k)
+                .and_then(Value::as_number)
+                .map(wandb_sweep::Number::as_f64)
+        });
+        let result = self.commit_row(step, values);
+        if let (Some(v), Ok(s)) = (watched, &result) {
+            lock(&self.inner.watched).push((*s, v));
+        }
+        result
+    }
+
+    fn commit_row(&self, step: Option<u64>, values: IndexMap<String, Value>) -> Result<u64, Error> {
         if self.inner.settings.mode == Mode::Disabled {
             return Ok(self.inner.rows_logged.fetch_add(1, Ordering::Relaxed));
         }
@@ -451,7 +527,28 @@ impl Run {
     /// # Errors
     /// [`Error::AlreadyFinished`], [`Error::Timeout`], I/O errors.
     pub fn finish(&self, exit_code: i32) -> Result<FinishReport, Error> {
-        self.inner.finish(exit_code, DEFAULT_TIMEOUT)
+        self.inner.finish(exit_code, None, DEFAULT_TIMEOUT)
+    }
+
+    /// Ends the run as failed (exit code 1) with `message` as a line of its console output
+    /// (`output.log`, shown in the W&B UI's Logs tab).
+    ///
+    /// ```
+    /// use wandb_log::{Mode, Run};
+    /// let dir = std::env::temp_dir().join(format!("wandb-log-fail-doc-{}", std::process::id()));
+    /// let run = Run::builder().mode(Mode::Offline).dir(&dir).init()?;
+    /// run.log([("loss", f64::NAN)])?;
+    /// let report = run.fail("loss became NaN")?;
+    /// assert_eq!(report.rows_written, 1);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Run::finish`].
+    pub fn fail(&self, message: &str) -> Result<FinishReport, Error> {
+        self.inner
+            .finish(1, Some(message.to_owned()), DEFAULT_TIMEOUT)
     }
 }
 
@@ -478,7 +575,12 @@ impl Inner {
         }
     }
 
-    fn finish(&self, exit_code: i32, timeout: Duration) -> Result<FinishReport, Error> {
+    fn finish(
+        &self,
+        exit_code: i32,
+        error: Option<String>,
+        timeout: Duration,
+    ) -> Result<FinishReport, Error> {
         let (committed, summary) = {
             let mut state = lock(&self.state);
             if state.finished {
@@ -498,6 +600,7 @@ impl Inner {
                 let (tx, rx) = mpsc::channel();
                 let _gone = w.tx.send(Message::Finish {
                     exit_code,
+                    error,
                     summary,
                     runtime,
                     done: tx,
@@ -527,7 +630,7 @@ impl Drop for Inner {
     /// The last handle finishes the run (exit code 0) if nobody did.
     fn drop(&mut self) {
         let finished = lock(&self.state).finished;
-        if !finished && let Err(e) = self.finish(0, DEFAULT_TIMEOUT) {
+        if !finished && let Err(e) = self.finish(0, None, DEFAULT_TIMEOUT) {
             tracing::warn!(error = %e, "finishing a dropped run failed");
         }
     }

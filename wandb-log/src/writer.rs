@@ -13,7 +13,7 @@ use wandb_api::{Chunk, Client, FileStream, Offsets, RetryPolicy, RunUpsert, to_e
 use wandb_sweep::Value;
 
 use crate::error::Error;
-use crate::offline_run::{OfflineRun, RunInfo, history_row, unix_now};
+use crate::offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 use crate::settings::{Mode, RunSettings};
 use crate::step::Committed;
 
@@ -37,6 +37,8 @@ pub(crate) enum Message {
     Flush(Sender<std::io::Result<u64>>),
     Finish {
         exit_code: i32,
+        /// Why the run failed: one stderr console line.
+        error: Option<String>,
         summary: Value,
         runtime: i32,
         done: Sender<std::io::Result<Finished>>,
@@ -63,7 +65,6 @@ pub(crate) struct WriterHandle {
     pub(crate) outbox: Outbox,
     pub(crate) handle: JoinHandle<()>,
     pub(crate) dir: PathBuf,
-    pub(crate) stop: Arc<AtomicBool>,
 }
 
 /// Uploading state of an online run.
@@ -71,6 +72,8 @@ struct Upload {
     rt: Option<tokio::runtime::Runtime>,
     stream: Option<FileStream>,
     waiting: Vec<String>,
+    /// Console lines waiting (`output.log`).
+    output: Vec<String>,
     error: Option<String>,
     stop: Arc<AtomicBool>,
 }
@@ -91,6 +94,7 @@ pub(crate) fn spawn(
     settings: &RunSettings,
     config: &Value,
     api: Option<wandb_api::Settings>,
+    stop: Arc<AtomicBool>,
 ) -> Result<WriterHandle, Error> {
     let info = RunInfo {
         run_id: settings.run_id.clone(),
@@ -116,9 +120,8 @@ pub(crate) fn spawn(
         OfflineRun::create(&settings.dir, &info, start)?
     };
     let dir = log.dir().to_path_buf();
-    let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Message>();
-    let stop_flag = Arc::clone(&stop);
+    let stop_flag = stop;
     let outbox: Outbox = Arc::default();
     let shared = Arc::clone(&outbox);
     let handle = std::thread::Builder::new()
@@ -143,7 +146,6 @@ pub(crate) fn spawn(
         outbox,
         handle,
         dir,
-        stop,
     })
 }
 
@@ -152,6 +154,7 @@ fn start_upload(api: wandb_api::Settings, info: &RunInfo, stop: Arc<AtomicBool>)
         rt,
         stream: None,
         waiting: Vec::new(),
+        output: Vec::new(),
         error: Some(e),
         stop: Arc::clone(&stop),
     };
@@ -209,6 +212,7 @@ fn start_upload(api: wandb_api::Settings, info: &RunInfo, stop: Arc<AtomicBool>)
         rt,
         stream,
         waiting: Vec::new(),
+        output: Vec::new(),
         error,
         stop,
     }
@@ -231,11 +235,12 @@ impl Writer {
                 }
                 Ok(Message::Finish {
                     exit_code,
+                    error,
                     summary,
                     runtime,
                     done,
                 }) => {
-                    let _ = done.send(self.finish(exit_code, summary, runtime));
+                    let _ = done.send(self.finish(exit_code, error, summary, runtime));
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
@@ -290,9 +295,17 @@ impl Writer {
     fn finish(
         &mut self,
         exit_code: i32,
+        error: Option<String>,
         summary: Value,
         runtime: i32,
     ) -> std::io::Result<Finished> {
+        if let Some(message) = error {
+            let now = unix_now();
+            self.log.output(true, &message, now)?;
+            if let Some(up) = &mut self.upload {
+                up.output.push(console_line(true, &message, now));
+            }
+        }
         if let Value::Map(explicit) = summary {
             self.last.extend(explicit);
         }
@@ -321,6 +334,7 @@ impl Writer {
         }
         let chunk = Chunk {
             history: std::mem::take(&mut up.waiting),
+            output: std::mem::take(&mut up.output),
             summary,
             exit_code,
             ..Chunk::default()

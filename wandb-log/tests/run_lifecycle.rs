@@ -261,3 +261,52 @@ fn disabled_mode_writes_nothing_and_bad_modes_are_refused() {
         Err(Error::Configuration(_))
     ));
 }
+
+#[test]
+fn a_failed_run_keeps_its_message_and_exit_code() {
+    let tmp = TempDir::new("fail");
+    let run = offline(&tmp)
+        .sweep_id("swp123")
+        .init_with(|_| None)
+        .expect("init");
+    run.log([("loss", 1.0)]).expect("log");
+    let report = run.fail("loss became NaN at step 1").expect("fail");
+    let recs = records(&report.dir.expect("dir"), run.id());
+    let Some(RecordType::Run(info)) = recs.first() else {
+        panic!("the first record is the run")
+    };
+    assert_eq!(
+        info.sweep_id, "swp123",
+        "an explicit sweep id attaches the run"
+    );
+    let lines: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            RecordType::OutputRaw(o) => Some((o.output_type, o.line.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines, [(0, "loss became NaN at step 1\n".to_owned())]);
+    assert!(matches!(recs.last(), Some(RecordType::Exit(e)) if e.exit_code == 1));
+}
+
+#[test]
+fn controllers_can_stop_a_run_and_read_its_watched_metric() {
+    let tmp = TempDir::new("watch");
+    let run = offline(&tmp)
+        .watch_metric("val/loss")
+        .init_with(|_| None)
+        .expect("init");
+    run.log([("val/loss", 0.9)]).expect("log");
+    run.log_at(5, [("other", 1.0)]).expect("log");
+    run.log_at(7, [("val/loss", 0.5)]).expect("log");
+    run.log_at(7, [("val/loss", 0.4)]).expect("merge");
+    assert_eq!(run.watched(), [(0, 0.9), (7, 0.5), (7, 0.4)]);
+    assert!(!run.should_stop());
+    let other = run.clone();
+    std::thread::spawn(move || other.request_stop())
+        .join()
+        .expect("thread");
+    assert!(run.should_stop(), "a stop request reaches every handle");
+    run.finish(0).expect("finish");
+}
