@@ -20,6 +20,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod agent;
 mod error;
 mod offline_run;
 pub mod proto;
