@@ -2,9 +2,11 @@
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
 //! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
-//! `wandb-rs login` talk to W&B. Exit codes: 0 success (all files
-//! valid), 1 invalid config, 2 usage or I/O error.
+//! `wandb-rs login` talk to W&B; `wandb-rs agent SWEEP` runs a sweep's trials. Exit codes: 0
+//! success (all files valid), 1 invalid config (agent: too many failed trials), 2 usage or
+//! I/O error; `agent` also: 3 sweep stopped, cancelled or deleted, 4 sweep paused.
 
+mod agent;
 mod output;
 mod remote;
 mod sweep;
@@ -26,6 +28,10 @@ enum Command {
     /// Check, count and enumerate sweep configs; create and control sweeps on W&B.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// Run a W&B sweep's trials as child processes (like `wandb agent`); exit codes: 0 done
+    /// (count reached or no runs left), 1 too many failed trials, 2 usage or W&B errors,
+    /// 3 sweep stopped, cancelled or deleted, 4 sweep paused.
+    Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
     Login {
         /// Verify the key with W&B (the Viewer query).
@@ -43,17 +49,24 @@ enum Outcome {
     Invalid,
     /// A file could not be read or written (exit 2).
     IoError,
+    /// The sweep was stopped, cancelled or deleted (exit 3).
+    SweepOver,
+    /// The sweep is paused (exit 4).
+    SweepPaused,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Sweep(cmd) => sweep::run(cmd),
+        Command::Agent(args) => agent::run(&args),
         Command::Login { verify } => remote::login(verify),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Invalid => ExitCode::from(1),
         Outcome::IoError => ExitCode::from(2),
+        Outcome::SweepOver => ExitCode::from(3),
+        Outcome::SweepPaused => ExitCode::from(4),
     }
 }

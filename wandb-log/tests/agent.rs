@@ -1,23 +1,22 @@
 //! The in-process sweep agent against a mock W&B replaying the official agent's captured
 //! exchanges: run, stop and exit; failures, limits and the sweep's end.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::time::Duration;
 
 #[path = "../../wandb-api/tests/support/mod.rs"]
 mod support;
 
 use serde_json::{Value, json};
+use support::agent_server::{
+    Script, heartbeat_reply, mount_script, run_command, streamed_lines, sweep_server,
+};
 use support::{bodies, captured};
 use wandb_api::Client;
 use wandb_log::agent::{
     Agent, AgentOutcome, FailurePolicy, FailureStop, SweepPath, TrialLaunch, TrialStatus,
 };
-use wiremock::matchers::{body_partial_json, method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const AGENT_ID: &str = "QWdlbnQ6MQ==";
+use wiremock::matchers::body_partial_json;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client(url: &str) -> Client {
     support::client_for(url, support::fast_retry(2))
@@ -30,78 +29,8 @@ fn tmp(name: &str) -> std::path::PathBuf {
     p
 }
 
-/// Replies to `SweepWithRuns` with the captured sweep in the given states, one per read
-/// (the last one repeats).
-struct SweepStates(Mutex<VecDeque<&'static str>>);
-
-impl Respond for SweepStates {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let mut states = self.0.lock().expect("states");
-        let state = if states.len() > 1 {
-            states.pop_front().expect("state")
-        } else {
-            states[0]
-        };
-        let (_, mut data) = captured("sweep_agent_stop.jsonl", "SweepWithRuns").remove(0);
-        data["project"]["sweep"]["state"] = json!(state);
-        ResponseTemplate::new(200).set_body_json(json!({ "data": data }))
-    }
-}
-
-/// Heartbeat replies: an idle agent (`runState` `{}`) gets the next command list of the
-/// script (then `exit`); a busy one gets `[]`.
-struct Script(Mutex<VecDeque<Value>>);
-
-impl Respond for Script {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).expect("json");
-        let commands = if body["variables"]["runState"] == "{}" {
-            let mut script = self.0.lock().expect("script");
-            script.pop_front().unwrap_or(json!([{ "type": "exit" }]))
-        } else {
-            json!([])
-        };
-        heartbeat_reply(&commands)
-    }
-}
-
-fn heartbeat_reply(commands: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({ "data": { "agentHeartbeat": {
-        "agent": { "id": AGENT_ID }, "commands": commands.to_string() } } }))
-}
-
-fn run_command(id: &str, lr: f64) -> Value {
-    json!([{ "type": "run", "run_id": id, "program": "train.py", "args": { "lr": { "value": lr } } }])
-}
-
-/// A mock W&B with the sweep (in `states`), agent registration and online runs.
 async fn server(states: &[&'static str]) -> MockServer {
-    let server = MockServer::start().await;
-    let op = |name: &str| {
-        Mock::given(method("POST"))
-            .and(path("/graphql"))
-            .and(body_partial_json(json!({ "operationName": name })))
-    };
-    op("SweepWithRuns")
-        .respond_with(SweepStates(Mutex::new(states.iter().copied().collect())))
-        .mount(&server)
-        .await;
-    let (_, agent) = captured("sweep_agent_stop.jsonl", "mutation CreateAgent").remove(0);
-    op("CreateAgent")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": agent })))
-        .mount(&server)
-        .await;
-    let (_, bucket) = captured("sweep_agent_stop.jsonl", "UpsertBucket").remove(0);
-    op("UpsertBucket")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": bucket })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/files/mock-entity/proj/[^/]+/file_stream$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
-    server
+    sweep_server(states, None).await
 }
 
 /// A running sweep whose agent gets `n` runs (`{prefix}1`, …), one at a time, then `exit`.
@@ -115,28 +44,12 @@ async fn server_with_runs(prefix: &str, n: usize) -> MockServer {
 }
 
 async fn script(server: &MockServer, commands: Vec<Value>) {
-    Mock::given(method("POST"))
-        .and(body_partial_json(json!({ "operationName": "Heartbeat" })))
-        .respond_with(Script(Mutex::new(commands.into())))
-        .mount(server)
-        .await;
+    mount_script(server, Script::idle(commands)).await;
 }
 
 /// Everything the runs sent to `output.log` through the file stream.
 async fn console_lines(server: &MockServer) -> String {
-    let mut text = String::new();
-    for r in server.received_requests().await.unwrap_or_default() {
-        if r.url.path().ends_with("/file_stream") {
-            let body: Value = serde_json::from_slice(&r.body).expect("json");
-            if let Some(lines) = body["files"]["output.log"]["content"].as_array() {
-                for l in lines {
-                    text.push_str(l.as_str().unwrap_or_default());
-                    text.push('\n');
-                }
-            }
-        }
-    }
-    text
+    streamed_lines(server, "output.log").await.join("\n")
 }
 
 /// Runs `agent` with trials that succeed, off the test's runtime.

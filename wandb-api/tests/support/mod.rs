@@ -5,6 +5,8 @@
     reason = "each test file uses part of the support module"
 )]
 
+pub mod agent_server;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -14,6 +14,7 @@ use super::failure_policy::{FailurePolicy, FailureTracker};
 use super::outcome::{AgentOutcome, AgentReport, TrialRecord, TrialStatus};
 use super::session::{AgentSession, SessionEvent, SessionOptions, StopHook};
 use super::sweep_path::SweepPath;
+use super::sweep_run::sweep_run;
 use crate::error::Error;
 use crate::run::{Run, RunBuilder};
 use crate::settings::Mode;
@@ -305,27 +306,14 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
     }
 
     fn start_run(&self, run_id: &str, params: &Value) -> Result<Run, Error> {
-        let path = self.session.sweep();
-        let mut builder = self
-            .agent
-            .template
-            .clone()
-            .id(run_id)
-            .sweep_id(path.sweep_id.clone())
-            .config(&params.to_json())
-            .api(self.agent.client.settings().clone())
-            .mode(self.agent.mode);
-        if let Some(e) = &path.entity {
-            builder = builder.entity(e.clone());
-        }
-        if let Some(p) = &path.project {
-            builder = builder.project(p.clone());
-        }
-        // The parameters come from the command, never from a param file of an outer agent.
-        builder.init_with(|k| match k {
-            "WANDB_SWEEP_PARAM_PATH" => None,
-            _ => std::env::var(k).ok(),
-        })
+        sweep_run(
+            self.agent.template.clone(),
+            self.agent.client.settings(),
+            self.session.sweep(),
+            run_id,
+            params,
+            self.agent.mode,
+        )
     }
 }
 

@@ -17,6 +17,7 @@ mod in_process;
 mod outcome;
 mod session;
 mod sweep_path;
+mod sweep_run;
 mod trial_launch;
 
 pub use failure_policy::{
@@ -29,4 +30,5 @@ pub use session::{
     AgentSession, HEARTBEAT_INTERVAL, STATE_CHECK_INTERVAL, SessionEvent, SessionOptions, StopHook,
 };
 pub use sweep_path::SweepPath;
+pub use sweep_run::sweep_run;
 pub use trial_launch::TrialLaunch;
