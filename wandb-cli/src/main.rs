@@ -4,7 +4,8 @@
 //! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
 //! `wandb-rs login` talk to W&B; `wandb-rs agent SWEEP` runs a sweep's trials. Exit codes: 0
 //! success (all files valid), 1 invalid config (agent: too many failed trials), 2 usage or
-//! I/O error; `agent` also: 3 sweep stopped, cancelled or deleted, 4 sweep paused.
+//! I/O error; `agent` also: 3 sweep stopped, cancelled or deleted, 4 sweep paused, 130
+//! interrupted.
 
 mod agent;
 mod output;
@@ -30,7 +31,7 @@ enum Command {
     Sweep(sweep::SweepCommand),
     /// Run a W&B sweep's trials as child processes (like `wandb agent`); exit codes: 0 done
     /// (count reached or no runs left), 1 too many failed trials, 2 usage or W&B errors,
-    /// 3 sweep stopped, cancelled or deleted, 4 sweep paused.
+    /// 3 sweep stopped, cancelled or deleted, 4 sweep paused, 130 interrupted.
     Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
     Login {
@@ -53,6 +54,8 @@ enum Outcome {
     SweepOver,
     /// The sweep is paused (exit 4).
     SweepPaused,
+    /// Interrupted by a signal (exit 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -68,5 +71,6 @@ fn main() -> ExitCode {
         Outcome::IoError => ExitCode::from(2),
         Outcome::SweepOver => ExitCode::from(3),
         Outcome::SweepPaused => ExitCode::from(4),
+        Outcome::Interrupted => ExitCode::from(130),
     }
 }

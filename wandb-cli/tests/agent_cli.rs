@@ -7,7 +7,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
@@ -45,6 +45,36 @@ fn run_agent(server: &MockServer, dir: &Path, args: &[&str]) -> Output {
     agent_command(server, dir, args)
         .output()
         .expect("wandb-rs runs")
+}
+
+/// Runs the agent; calls `on_ready` with its pid once a trial prints `ready`. Returns the
+/// exit status, stdout and stderr.
+fn run_until_ready(mut cmd: Command, on_ready: impl FnOnce(u32)) -> (ExitStatus, String, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err = std::thread::spawn(move || {
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).expect("stderr");
+        err
+    });
+    let mut on_ready = Some(on_ready);
+    let mut out = String::new();
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("line");
+        if line.trim() == "ready"
+            && let Some(f) = on_ready.take()
+        {
+            f(child.id());
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let status = child.wait().expect("wait");
+    (status, out, err.join().expect("stderr thread"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -126,35 +156,38 @@ async fn stop_sends_sigterm_then_sigkill_after_the_delay() {
         .expect("busy")
         .push_back(json!([{ "type": "stop", "run_id": "swrun001" }]));
     let dir = tmp("stop");
-    let mut child = agent_command(&server, &dir, &["sw33p1d", "--kill-delay", "0.3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut out = String::new();
-    let mut line = String::new();
-    while stdout.read_line(&mut line).expect("read") > 0 {
-        out.push_str(&line);
-        if line.trim() == "ready" {
-            script_state.gate.store(true, Ordering::SeqCst);
-        }
-        line.clear();
-    }
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("stderr");
-    let status = child.wait().expect("wait");
+    let cmd = agent_command(&server, &dir, &["sw33p1d", "--kill-delay", "0.3"]);
+    let (status, out, err) = run_until_ready(cmd, |_| {
+        script_state.gate.store(true, Ordering::SeqCst);
+    });
     assert_eq!(status.code(), Some(0), "{out}\n{err}");
     assert!(err.contains("stopping run swrun001 (SIGTERM)"), "{err}");
     assert!(out.contains("got-term"), "SIGTERM came first: {out}");
     assert!(err.contains("killed by signal 9"), "then SIGKILL: {err}");
     // A trial the server stopped is not a failure of the sweep's program.
     assert!(err.contains("no runs left"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_stops_the_trials_and_exits_with_130() {
+    let script = r#"trap "echo got-term; exit 0" TERM; echo ready; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"#;
+    let (server, _script) = server_with(script, vec![run_command("i1", 0.1)]).await;
+    let dir = tmp("interrupt");
+    let cmd = agent_command(&server, &dir, &["sw33p1d"]);
+    let (status, out, err) = run_until_ready(cmd, |pid| {
+        let sent = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    });
+    assert_eq!(status.code(), Some(130), "{out}\n{err}");
+    assert!(out.contains("got-term"), "the trial got SIGTERM: {out}");
+    assert!(
+        err.contains("interrupted: stopping the running trials"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -74,8 +74,8 @@ impl ChildTrial {
         };
         let prefix = gpu.map(|g| format!("[gpu {g}] ")).unwrap_or_default();
         output::error(&format!(
-            "wandb-rs agent: {prefix}starting run {run_id}: {}",
-            cmd.argv().join(" ")
+            "wandb-rs agent: {prefix}starting run {run_id}: {:?}",
+            cmd.argv()
         ));
         let forward = Forward {
             prefix,

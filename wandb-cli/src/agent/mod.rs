@@ -5,9 +5,11 @@
 //! Exit codes: 0 the agent ran its `--count` trials, or the sweep has no runs left (grid
 //! exhausted or `run_cap` reached); 1 too many trials failed; 2 usage, configuration or
 //! W&B errors (unknown sweep, network); 3 the sweep was stopped, cancelled or deleted;
-//! 4 the sweep is paused.
+//! 4 the sweep is paused; 130 interrupted (Ctrl-C or SIGTERM: running trials get SIGTERM, a
+//! second signal SIGKILLs them).
 
 mod child_trial;
+mod interrupt;
 mod slot;
 
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use wandb_log::agent::{
 
 use crate::{Outcome, output};
 use child_trial::TrialContext;
+use interrupt::Interrupts;
 use slot::Slot;
 
 /// How often the agent looks at its children and the server's commands.
@@ -82,6 +85,7 @@ fn exit_outcome(outcome: &AgentOutcome) -> Outcome {
         AgentOutcome::CountReached(_) | AgentOutcome::NoRunsLeft => Outcome::Ok,
         AgentOutcome::TooManyFailures(_) => Outcome::Invalid,
         AgentOutcome::SweepPaused => Outcome::SweepPaused,
+        AgentOutcome::Interrupted => Outcome::Interrupted,
         _ => Outcome::SweepOver,
     }
 }
@@ -111,6 +115,7 @@ struct Supervisor {
     started: u64,
     records: Vec<TrialRecord>,
     stopping: Option<AgentOutcome>,
+    interrupts: Interrupts,
 }
 
 impl Supervisor {
@@ -177,12 +182,16 @@ impl Supervisor {
             started: 0,
             records: Vec::new(),
             stopping: None,
+            interrupts: Interrupts::install(),
         })
     }
 
     /// Runs until the sweep or the agent's limits end it, and every child has ended.
     fn run(&mut self) -> AgentOutcome {
         loop {
+            if self.interrupts.take() {
+                self.interrupt();
+            }
             for i in 0..self.slots.len() {
                 self.slots[i].take_events();
                 self.collect(i);
@@ -196,6 +205,20 @@ impl Supervisor {
             }
             std::thread::sleep(POLL);
         }
+    }
+
+    /// First interrupt: no new trials, SIGTERM to the running ones; later ones: SIGKILL.
+    fn interrupt(&mut self) {
+        if self.stopping == Some(AgentOutcome::Interrupted) {
+            output::error("wandb-rs agent: interrupted again: killing the running trials");
+            self.slots.iter_mut().for_each(Slot::kill);
+            return;
+        }
+        output::error(
+            "wandb-rs agent: interrupted: stopping the running trials (SIGTERM); interrupt again to kill them",
+        );
+        self.stopping = Some(AgentOutcome::Interrupted);
+        self.slots.iter_mut().for_each(Slot::terminate);
     }
 
     /// Records the slot's trial once it has ended.

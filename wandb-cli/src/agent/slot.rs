@@ -159,6 +159,14 @@ impl Slot {
         }
     }
 
+    /// SIGKILL to the running trial.
+    pub(crate) fn kill(&mut self) {
+        self.queue.clear();
+        if let Some(t) = &mut self.trial {
+            t.kill();
+        }
+    }
+
     fn report_running(&self) {
         let ids = self
             .trial

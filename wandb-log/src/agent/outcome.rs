@@ -23,6 +23,8 @@ pub enum AgentOutcome {
     SweepDeleted,
     /// Too many trials failed (see [`super::FailurePolicy`]).
     TooManyFailures(FailureStop),
+    /// The agent was interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
 }
 
 impl AgentOutcome {
@@ -65,6 +67,7 @@ impl fmt::Display for AgentOutcome {
             ),
             AgentOutcome::SweepDeleted => f.write_str("the sweep or this agent was deleted on W&B"),
             AgentOutcome::TooManyFailures(why) => write!(f, "stopped: {why}"),
+            AgentOutcome::Interrupted => f.write_str("interrupted"),
         }
     }
 }
