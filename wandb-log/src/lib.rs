@@ -2,6 +2,12 @@
 //! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
 //! writes first, which the official `wandb sync` uploads (with a reader for it).
 //!
+//! Sweeps: [`agent::Agent`] runs a W&B sweep's trials as closures in this process, each with a
+//! [`Run`] attached to the sweep; [`agent::AgentSession`] and [`agent::TrialLaunch`] serve agents
+//! that run trials as programs (`wandb-rs agent`); [`TrialProcess`] is the child-process
+//! handling (argv, environment, SIGTERM then SIGKILL, output tail) for any controller, and
+//! [`StdoutMetrics`] reads metrics from the output of programs that do not use W&B.
+//!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
 //! use wandb_sweep::Value;

@@ -127,47 +127,21 @@ impl Supervisor {
                 StdoutMetrics::from_specs(&args.metrics).map_err(|e| e.to_string())?,
             )),
         };
-        let env = |k: &str| std::env::var(k).ok();
-        let kill_delay = args
-            .kill_delay
-            .or_else(|| env("WANDB_AGENT_KILL_DELAY").and_then(|v| v.trim().parse().ok()))
-            .unwrap_or(DEFAULT_KILL_DELAY);
-        let seconds = |s: f64, what: &str| {
-            Duration::try_from_secs_f64(s)
-                .map_err(|_| format!("{what}: {s} is not a number of seconds"))
-        };
-        let kill_delay = seconds(kill_delay, "--kill-delay")?;
-        let options = SessionOptions {
-            heartbeat_interval: seconds(args.heartbeat, "--heartbeat")?,
-            ..SessionOptions::default()
-        };
+        let (options, kill_delay) = timing(args)?;
         let client = Client::from_env().map_err(|e| e.to_string())?;
-        let gpus: Vec<Option<String>> = match args.gpus.is_empty() {
-            true => vec![None],
-            false => args
-                .gpus
-                .iter()
-                .map(|g| Some(g.trim().to_owned()))
-                .collect(),
-        };
-        let mut slots = Vec::new();
-        for gpu in gpus {
-            let session = AgentSession::start(&client, sweep.clone(), options.clone())
-                .map_err(|e| e.to_string())?;
-            slots.push(Slot::new(session, gpu));
-        }
-        let first = slots.first().ok_or("no GPU slot")?;
+        let slots = start_slots(&client, &sweep, &options, &args.gpus)?;
+        let session = slots.first().ok_or("no GPU slot")?.session();
         let ctx = TrialContext {
             api: client.settings().clone(),
-            sweep: first_session_sweep(&slots),
-            config_yaml: first_config(first),
+            sweep: session.sweep().clone(),
+            config_yaml: session.config_yaml().map(str::to_owned),
             wandb_dir: wandb_dir()?,
             env: std::env::vars().collect(),
             metrics,
             tail_lines: args.tail,
             kill_delay,
         };
-        let mut policy = FailurePolicy::from_env(env);
+        let mut policy = FailurePolicy::from_env(|k| std::env::var(k).ok());
         policy.max_consecutive_failures = args.max_consecutive_failures;
         output::error(&format!(
             "wandb-rs agent: running sweep {} with {} slot(s)",
@@ -281,15 +255,46 @@ impl Supervisor {
     }
 }
 
-fn first_session_sweep(slots: &[Slot]) -> SweepPath {
-    slots
-        .first()
-        .map(|s| s.session().sweep().clone())
-        .unwrap_or_else(|| SweepPath::new(""))
+/// The heartbeat interval and the kill delay (`--kill-delay`, else `WANDB_AGENT_KILL_DELAY`,
+/// else 30 s).
+fn timing(args: &AgentArgs) -> Result<(SessionOptions, Duration), String> {
+    let seconds = |s: f64, what: &str| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| format!("{what}: {s} is not a number of seconds"))
+    };
+    let kill_delay = args
+        .kill_delay
+        .or_else(|| {
+            std::env::var("WANDB_AGENT_KILL_DELAY")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(DEFAULT_KILL_DELAY);
+    let options = SessionOptions {
+        heartbeat_interval: seconds(args.heartbeat, "--heartbeat")?,
+        ..SessionOptions::default()
+    };
+    Ok((options, seconds(kill_delay, "--kill-delay")?))
 }
 
-fn first_config(slot: &Slot) -> Option<String> {
-    slot.session().config_yaml().map(str::to_owned)
+/// One registered agent per GPU (one in all without `--gpus`).
+fn start_slots(
+    client: &Client,
+    sweep: &SweepPath,
+    options: &SessionOptions,
+    gpus: &[String],
+) -> Result<Vec<Slot>, String> {
+    let gpus: Vec<Option<String>> = match gpus.is_empty() {
+        true => vec![None],
+        false => gpus.iter().map(|g| Some(g.trim().to_owned())).collect(),
+    };
+    gpus.into_iter()
+        .map(|gpu| {
+            let session = AgentSession::start(client, sweep.clone(), options.clone())
+                .map_err(|e| e.to_string())?;
+            Ok(Slot::new(session, gpu))
+        })
+        .collect()
 }
 
 /// `WANDB_DIR`, else the current directory (as the official agent sets it).

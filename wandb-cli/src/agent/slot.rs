@@ -51,6 +51,10 @@ impl Slot {
         while let Some(event) = self.session.try_event() {
             self.handle(event);
         }
+        // The session always says why it ends first; this only guards the agent's loop.
+        if self.ended.is_none() && !self.session.is_running() {
+            self.ended = Some(AgentOutcome::SweepDeleted);
+        }
     }
 
     fn handle(&mut self, event: SessionEvent) {

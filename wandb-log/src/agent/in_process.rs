@@ -202,7 +202,8 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
                         return outcome;
                     }
                 }
-                None if self.session.agent_id().is_none() => return AgentOutcome::SweepDeleted,
+                // The session always says why it ends first; this only guards the loop.
+                None if !self.session.is_running() => return AgentOutcome::SweepDeleted,
                 None => {}
             }
         }

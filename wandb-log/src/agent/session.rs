@@ -181,6 +181,13 @@ impl AgentSession {
         self.config_yaml.as_deref()
     }
 
+    /// Whether the heartbeat thread still runs (it sends an [`SessionEvent::Exit`] or
+    /// [`SessionEvent::Ended`] before it stops).
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Sets the run ids the heartbeats report as running: the trials started and those
     /// received but not started yet (a `run` command's id is added as soon as it arrives).
     pub fn set_running(&self, run_ids: Vec<String>) {
@@ -215,13 +222,11 @@ impl AgentSession {
 
 impl Drop for AgentSession {
     fn drop(&mut self) {
-        // Closing the wake channel stops the heartbeat loop at its next wait.
+        // Closing the wake channel stops the heartbeat loop at its next wait. The thread is
+        // not joined: a heartbeat in flight (retried while W&B is unreachable) must not hold
+        // up the caller; it ends on its own.
         self.wake = None;
-        if let Some(t) = self.thread.take()
-            && t.join().is_err()
-        {
-            tracing::warn!("the agent's heartbeat thread panicked");
-        }
+        drop(self.thread.take());
     }
 }
 
