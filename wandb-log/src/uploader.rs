@@ -30,7 +30,7 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 /// The longest wait between attempts after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// History lines in one request.
-const MAX_LINES: usize = 20_000;
+const MAX_LINES: usize = 10_000;
 /// Lines kept for a server that does not answer; past this the stream is given up
 /// (everything stays in the local log for `wandb sync`).
 const MAX_WAITING: usize = 1_000_000;
