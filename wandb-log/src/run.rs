@@ -58,6 +58,8 @@ struct Inner {
     dropped: AtomicU64,
     /// Set by the server (file stream), a controller or [`Run::request_stop`].
     stop: Arc<AtomicBool>,
+    /// Where `Resume::Auto` remembered the run id (forgotten after exit code 0).
+    auto_resume: Option<PathBuf>,
     /// The metric whose history [`Run::watched`] returns.
     watch: Option<String>,
     watched: Mutex<Vec<(u64, f64)>>,
@@ -118,7 +120,13 @@ impl Run {
             )?),
         };
         let state = State {
-            steps: Steps::new(start.policy, 0),
+            steps: Steps::new(
+                start.policy,
+                start
+                    .resumed
+                    .as_ref()
+                    .map_or(0, crate::resume::starting_step),
+            ),
             keys: Keys::default(),
             incoming: Vec::new(),
             summary: IndexMap::new(),
@@ -137,6 +145,7 @@ impl Run {
                 conflicts: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 stop,
+                auto_resume: start.auto_resume,
                 watch: start.watch,
                 watched: Mutex::new(Vec::new()),
             }),
@@ -427,6 +436,11 @@ impl Inner {
             }
             None => None,
         };
+        if exit_code == 0
+            && let Some(root) = &self.auto_resume
+        {
+            crate::resume::forget(root);
+        }
         let (rows_written, dir, summary, upload_error) = match finished {
             Some((f, dir)) => (f.written, Some(dir), f.summary, f.upload_error),
             None => (0, None, serde_json::Value::Null, None),

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Serialize;
+use wandb_api::ResumeState;
 use wandb_sweep::Value;
 
 use crate::error::Error;
+use crate::resume::{self, Resume};
 use crate::run::Run;
 use crate::settings::{Mode, RunSettings, new_run_id};
 use crate::step::StepPolicy;
@@ -27,6 +29,10 @@ pub(crate) struct Start {
     pub(crate) online: Option<Online>,
     pub(crate) watch: Option<String>,
     pub(crate) finish_timeout: Duration,
+    /// The server's state of a resumed run.
+    pub(crate) resumed: Option<ResumeState>,
+    /// Where `Resume::Auto` remembers the run id.
+    pub(crate) auto_resume: Option<PathBuf>,
 }
 
 /// Builds a [`Run`]; every unset field falls back to its `WANDB_*` variable.
@@ -49,6 +55,7 @@ pub struct RunBuilder {
     watch: Option<String>,
     upload_retry: Option<wandb_api::RetryPolicy>,
     finish_timeout: Option<Duration>,
+    resume: Option<Resume>,
 }
 
 macro_rules! setter {
@@ -104,6 +111,15 @@ impl RunBuilder {
     #[must_use]
     pub fn finish_timeout(mut self, timeout: Duration) -> Self {
         self.finish_timeout = Some(timeout);
+        self
+    }
+
+    /// Resumes an existing online run (else `WANDB_RESUME`): `init` then asks the server
+    /// (the only case in which it waits on the network), and the run continues at the
+    /// step and file-stream offsets after the stored ones. Offline runs ignore it.
+    #[must_use]
+    pub fn resume(mut self, resume: Resume) -> Self {
+        self.resume = Some(resume);
         self
     }
 
@@ -168,19 +184,46 @@ impl RunBuilder {
         let (policy, watch, explicit_api) = (self.policy, self.watch.clone(), self.api.clone());
         let retry = self.upload_retry.unwrap_or(REQUEST_RETRY);
         let finish_timeout = self.finish_timeout.unwrap_or(FINISH_TIMEOUT);
-        let (settings, config) = self.resolve(&env)?;
+        let id_given =
+            self.id.is_some() || env("WANDB_RUN_ID").is_some_and(|v| !v.trim().is_empty());
+        let resume = match (
+            self.resume,
+            env("WANDB_RESUME").filter(|v| !v.trim().is_empty()),
+        ) {
+            (Some(r), _) => Some(r),
+            (None, Some(text)) => Some(Resume::parse(&text)?),
+            (None, None) => None,
+        };
+        let (mut settings, config) = self.resolve(&env)?;
         let api = match (settings.mode, explicit_api) {
             (Mode::Online, Some(api)) => Some(api),
             (Mode::Online, None) => Some(api_settings(&settings, &env)?),
             _ => None,
         };
+        let (mut resumed, mut auto_resume) = (None, None);
+        if let (Some(mode), Some(api)) = (resume, &api) {
+            if mode == Resume::Auto {
+                if !id_given && let Some(id) = resume::remembered_id(&settings.dir) {
+                    settings.run_id = id;
+                }
+                resume::remember(&settings.dir, &settings.run_id)?;
+                auto_resume = Some(settings.dir.clone());
+            }
+            resumed = resume::check(api, mode, &settings.run_id)?;
+        }
         Run::start(Start {
             settings,
             config,
             policy,
-            online: api.map(|api| Online { api, retry }),
+            online: api.map(|api| Online {
+                api,
+                retry,
+                resumed: resumed.clone(),
+            }),
             watch,
             finish_timeout,
+            resumed,
+            auto_resume,
         })
     }
 

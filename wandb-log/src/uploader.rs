@@ -63,6 +63,8 @@ pub(crate) struct Uploader {
     given_up: bool,
     stop: Arc<AtomicBool>,
     retry: RetryPolicy,
+    /// Lines already stored (a resumed run continues after them).
+    stored: Offsets,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -103,7 +105,14 @@ impl Uploader {
             given_up: false,
             stop,
             retry,
+            stored: Offsets::default(),
         })
+    }
+
+    /// History and console lines continue after `stored` (a resumed run).
+    pub(crate) fn with_stored(mut self, stored: Offsets) -> Self {
+        self.stored = stored;
+        self
     }
 
     /// A history line to send.
@@ -206,8 +215,8 @@ impl Uploader {
         match event {
             Event::Created(Ok(run)) | Event::Configured(Ok(run)) if self.stream.is_none() => {
                 let offsets = Offsets {
-                    history: run.history_line_count,
-                    ..Offsets::default()
+                    history: run.history_line_count.max(self.stored.history),
+                    ..self.stored
                 };
                 self.upsert.storage_id = Some(run.storage_id.clone());
                 let stream = FileStream::new(

@@ -62,6 +62,8 @@ pub(crate) struct Finished {
 pub(crate) struct Online {
     pub(crate) api: wandb_api::Settings,
     pub(crate) retry: RetryPolicy,
+    /// The stored state of a resumed run.
+    pub(crate) resumed: Option<wandb_api::ResumeState>,
 }
 
 /// The handle to the writer thread.
@@ -108,9 +110,18 @@ pub(crate) fn spawn(
         .build()?;
     let (tx, rx) = unbounded_channel();
     let upload = match online {
-        Some(o) => Some(
-            Uploader::new(o.api, upsert_of(&info), stop, o.retry).map_err(Error::Configuration)?,
-        ),
+        Some(o) => {
+            let mut upsert = upsert_of(&info);
+            let mut stored = wandb_api::Offsets::default();
+            if let Some(state) = &o.resumed {
+                crate::resume::continue_run(&mut upsert, state);
+                stored.history = state.history_line_count;
+                stored.events = state.events_line_count;
+                stored.output = state.log_line_count;
+            }
+            let up = Uploader::new(o.api, upsert, stop, o.retry).map_err(Error::Configuration)?;
+            Some(up.with_stored(stored))
+        }
         None => None,
     };
     let writer = Writer {
