@@ -1,19 +1,17 @@
 //! The writer's side of history rows: key names, metric definitions, the summary, and each
-//! row encoded once into a reused `.wandb` record (and, online, one file-stream line).
+//! row encoded once into `.wandb` record bytes (and, online, one file-stream line).
 
-use std::fmt::Write as _;
 use std::io;
 
 use indexmap::IndexMap;
-use wandb_api::{write_extended_json, write_json_string};
+use wandb_api::write_extended_json;
 use wandb_sweep::Value;
 
+use crate::history_record::RowEncoder;
 use crate::keys::KeyId;
 use crate::metric::MetricDefinition;
 use crate::offline_run::OfflineRun;
 use crate::outbox::{Batch, RowHeader};
-use crate::proto::record::RecordType;
-use crate::proto::{HistoryItem, HistoryRecord, HistoryStep, Record};
 use crate::summary::Summary;
 use crate::uploader::Uploader;
 
@@ -28,9 +26,10 @@ pub(crate) struct HistoryWriter {
     /// Per key id: the step metric whose last value joins its rows (step sync).
     step_of: Vec<Option<KeyId>>,
     summary: Summary,
-    record: Record,
+    encoder: RowEncoder,
+    /// The encoded record of the current row.
+    bytes: Vec<u8>,
     row: Vec<(KeyId, Value)>,
-    line: String,
     written: u64,
     last: Option<(u64, f64)>,
 }
@@ -44,12 +43,9 @@ impl HistoryWriter {
             rule: Vec::new(),
             step_of: Vec::new(),
             summary: Summary::default(),
-            record: Record {
-                record_type: Some(RecordType::History(HistoryRecord::default())),
-                ..Record::default()
-            },
+            encoder: RowEncoder::default(),
+            bytes: Vec::new(),
             row: Vec::new(),
-            line: String::new(),
             written: 0,
             last: None,
         }
@@ -114,13 +110,15 @@ impl HistoryWriter {
             self.row.extend(cells.by_ref().take(header.cells));
             self.sync_steps();
             self.fill(header);
-            if let Err(e) = log.write_record(&self.record) {
+            if let Err(e) = log.write_payload(&self.bytes) {
                 result = Err(e);
                 break;
             }
             self.written += 1;
             if let Some(up) = upload.as_deref_mut() {
-                up.push_line(self.line());
+                let mut line = String::with_capacity(self.bytes.len());
+                self.encoder.line(&mut line);
+                up.push_line(line);
             }
             for (id, value) in self.row.drain(..) {
                 self.summary.observe(id, value);
@@ -148,51 +146,26 @@ impl HistoryWriter {
         }
     }
 
-    /// Fills the reused history record with `_step`, `_runtime`, `_timestamp` and the row.
+    /// Encodes the row with `_step`, `_runtime` and `_timestamp` first.
     fn fill(&mut self, header: &RowHeader) {
-        let Some(RecordType::History(h)) = &mut self.record.record_type else {
-            return;
-        };
         let step = i64::try_from(header.step).unwrap_or(i64::MAX);
         let runtime = header.timestamp - self.t0;
         self.last = Some((header.step, header.timestamp));
-        h.step = Some(HistoryStep { num: step });
-        let n = 3 + self.row.len();
-        h.item.truncate(n);
-        h.item.resize_with(n, HistoryItem::default);
-        let (fixed, rest) = h.item.split_at_mut(3);
-        set(&mut fixed[0], "_step", |o| {
-            let _ = write!(o, "{step}");
-        });
-        set(&mut fixed[1], "_runtime", |o| {
+        let row = &mut self.encoder;
+        row.clear();
+        row.push("_step", |o| o.push_str(itoa::Buffer::new().format(step)));
+        row.push("_runtime", |o| {
             write_extended_json(&Value::from(runtime), o);
         });
-        set(&mut fixed[2], "_timestamp", |o| {
+        row.push("_timestamp", |o| {
             write_extended_json(&Value::from(header.timestamp), o);
         });
-        for (item, (id, value)) in rest.iter_mut().zip(&self.row) {
+        for (id, value) in &self.row {
             let name = self.names.get(*id as usize).map_or("", |n| &**n);
-            set(item, name, |o| write_extended_json(value, o));
+            row.push(name, |o| write_extended_json(value, o));
         }
-    }
-
-    /// The row just filled as one extended-JSON file-stream line.
-    fn line(&mut self) -> String {
-        let Some(RecordType::History(h)) = &self.record.record_type else {
-            return String::new();
-        };
-        self.line.clear();
-        self.line.push('{');
-        for (i, item) in h.item.iter().enumerate() {
-            if i > 0 {
-                self.line.push(',');
-            }
-            write_json_string(&item.key, &mut self.line);
-            self.line.push(':');
-            self.line.push_str(&item.value_json);
-        }
-        self.line.push('}');
-        self.line.clone()
+        self.bytes.clear();
+        row.encode(step, &mut self.bytes);
     }
 
     /// The summary: each key under its definition, then `_step`, `_runtime`, `_timestamp`.
@@ -209,11 +182,4 @@ impl HistoryWriter {
         }
         out
     }
-}
-
-fn set(item: &mut HistoryItem, key: &str, value: impl FnOnce(&mut String)) {
-    item.key.clear();
-    item.key.push_str(key);
-    item.value_json.clear();
-    value(&mut item.value_json);
 }

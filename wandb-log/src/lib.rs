@@ -22,6 +22,7 @@
 
 mod error;
 mod history;
+mod history_record;
 mod keys;
 mod metric;
 mod offline_run;

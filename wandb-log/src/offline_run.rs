@@ -115,9 +115,9 @@ impl OfflineRun {
         &self.dir
     }
 
-    /// Appends a prepared record (the writer reuses one history record for every row).
-    pub(crate) fn write_record(&mut self, record: &Record) -> io::Result<()> {
-        self.log.write(record)
+    /// Appends an encoded record (the writer encodes history rows itself).
+    pub(crate) fn write_payload(&mut self, record: &[u8]) -> io::Result<()> {
+        self.log.write_payload(record)
     }
 
     /// A metric definition (`define_metric`); `wandb sync` puts it into config `_wandb.m`.
