@@ -21,17 +21,28 @@
 //! ```
 
 mod error;
+mod history;
+mod keys;
+mod metric;
 mod offline_run;
+mod outbox;
 pub mod proto;
+mod row;
 mod run;
+mod run_builder;
 mod settings;
 mod step;
+mod summary;
 mod transaction_log;
+mod uploader;
 mod writer;
 
 pub use error::Error;
+pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
-pub use run::{FinishReport, IntoRow, Run, RunBuilder};
+pub use row::{IntoRow, RowWriter};
+pub use run::{FinishReport, Run};
+pub use run_builder::RunBuilder;
 pub use settings::Mode;
 pub use step::StepPolicy;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
