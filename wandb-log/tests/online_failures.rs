@@ -21,8 +21,10 @@ use wandb_log::{FinishReport, LogReader, Mode, Run, RunBuilder};
 const TEST_BOUND: Duration = Duration::from_secs(20);
 /// How long `finish` may wait for the upload in these tests.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(4);
-/// How long a `flush` may wait (for the local log; the upload may be failing).
+/// How long a `flush` may wait (for the local log: the upload may be failing).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the logging waits, between bursts, for the server to accept the rows so far.
+const PACE_TIMEOUT: Duration = Duration::from_secs(3);
 
 // ---------------------------------------------------------------------------------------
 // The scripted mock server
@@ -46,11 +48,13 @@ enum Reply {
     Hangup,
 }
 
-/// The replies to one route's requests, in order of arrival, then `then` for the rest.
+/// The replies to one route's requests: 503 until `down_until`, else `first` in order of
+/// arrival, then `then` for the rest.
 #[derive(Debug, Clone)]
 struct Script {
     first: Vec<Reply>,
     then: Reply,
+    down_until: Option<Instant>,
 }
 
 impl Script {
@@ -62,10 +66,22 @@ impl Script {
         Script {
             first: first.into_iter().collect(),
             then,
+            down_until: None,
+        }
+    }
+
+    /// 503 for `outage` from now, then 200.
+    fn down_for(outage: Duration) -> Script {
+        Script {
+            down_until: Some(Instant::now() + outage),
+            ..Script::ok()
         }
     }
 
     fn reply(&self, nth: usize) -> Reply {
+        if self.down_until.is_some_and(|t| Instant::now() < t) {
+            return Reply::Status(503);
+        }
         self.first.get(nth).copied().unwrap_or(self.then)
     }
 }
@@ -153,6 +169,31 @@ impl MockWandb {
     /// The file-stream requests, in order of arrival.
     fn stream(&self) -> Vec<Exchange> {
         self.received(&Route::FileStream)
+    }
+
+    /// A pause for [`log_rows`] between bursts: until the server has accepted `rows` history
+    /// lines, or [`PACE_TIMEOUT`]. Each burst then goes out (and meets the injected failures)
+    /// while the run is running, not all at `finish`.
+    fn pacer(&self) -> impl Fn(usize) + Send + 'static {
+        let log = Arc::clone(&self.log);
+        move |rows| {
+            let deadline = Instant::now() + PACE_TIMEOUT;
+            while Instant::now() < deadline {
+                let accepted = log
+                    .lock()
+                    .expect("log")
+                    .iter()
+                    .filter(|e| e.accepted())
+                    .filter_map(Exchange::history)
+                    .map(|(offset, lines)| offset + lines.len())
+                    .max()
+                    .unwrap_or(0);
+                if accepted >= rows {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
 
     /// Backend settings pointing at this server.
@@ -359,9 +400,9 @@ fn loss(i: usize) -> f64 {
     i as f64 + 0.25
 }
 
-/// Logs `rows` rows (`i`, `loss`) in `bursts` bursts, flushing after each (as a training
-/// loop checkpointing would), then finishes with exit code 0.
-fn log_rows(run: &Run, rows: usize, bursts: usize) -> FinishReport {
+/// Logs `rows` rows (`i`, `loss`) in `bursts` bursts with `pause(rows so far)` between them,
+/// then finishes with exit code 0.
+fn log_rows(run: &Run, rows: usize, bursts: usize, pause: impl Fn(usize)) -> FinishReport {
     let per_burst = rows.div_ceil(bursts);
     for i in 0..rows {
         let step = run
@@ -371,9 +412,10 @@ fn log_rows(run: &Run, rows: usize, bursts: usize) -> FinishReport {
             ])
             .expect("log");
         assert_eq!(step, u64::try_from(i).expect("u64"));
-        if (i + 1) % per_burst == 0 {
-            // The upload may be failing: flushing waits for the local log, not the server.
+        if (i + 1) % per_burst == 0 && i + 1 < rows {
+            // Commits the burst's last row (a row is open until the next step begins).
             let _ = run.flush(FLUSH_TIMEOUT);
+            pause(i + 1);
         }
     }
     run.finish(0).expect("finish")
@@ -479,13 +521,27 @@ fn local_steps(report: &FinishReport, id: &str) -> Vec<i64> {
         .collect()
 }
 
-/// Logs `rows` rows in `bursts` against a server whose file stream answers per `stream`, and
-/// checks that every row reached it exactly once.
-fn exactly_once_under(name: &str, stream: Script, rows: usize, bursts: usize) {
+/// Between bursts of rows: wait for the server to accept them ([`MockWandb::pacer`]), or
+/// sleep (the server is down: rows pile up and join the next request).
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    UntilAccepted,
+    Sleep(Duration),
+}
+
+/// Logs 12,000 rows in 4 bursts against a server whose file stream answers per `stream`,
+/// and checks that every row reached it exactly once.
+fn exactly_once_under(name: &str, stream: Script, pace: Pace) {
+    let rows = 12_000;
     let server = MockWandb::start(Script::ok(), stream);
     let dir = scratch(name);
     let run = builder(&server, &dir, "f4ilure1").init().expect("init");
-    let report = bounded(move || log_rows(&run, rows, bursts));
+    let until_accepted = server.pacer();
+    let pause = move |n| match pace {
+        Pace::UntilAccepted => until_accepted(n),
+        Pace::Sleep(d) => std::thread::sleep(d),
+    };
+    let report = bounded(move || log_rows(&run, rows, 4, pause));
     assert_uploaded(&server, &report, rows);
     assert!(
         server
@@ -518,29 +574,29 @@ fn server_errors_do_not_lose_or_repeat_rows() {
         ],
         Ok,
     );
-    exactly_once_under("5xx", stream, 12_000, 4);
+    exactly_once_under("5xx", stream, Pace::UntilAccepted);
 }
 
 #[test]
 fn rate_limits_do_not_lose_or_repeat_rows() {
     use Reply::{Ok, RateLimited};
     let stream = Script::new([RateLimited(1), Ok, RateLimited(1)], Ok);
-    exactly_once_under("429", stream, 12_000, 4);
+    exactly_once_under("429", stream, Pace::UntilAccepted);
 }
 
 #[test]
 fn connection_resets_do_not_lose_or_repeat_rows() {
     use Reply::{Hangup, Ok, Reset};
     let stream = Script::new([Reset, Ok, Hangup, Ok, Reset, Hangup, Ok, Reset], Ok);
-    exactly_once_under("reset", stream, 12_000, 4);
+    exactly_once_under("reset", stream, Pace::UntilAccepted);
 }
 
 #[test]
 fn a_file_stream_down_for_longer_than_a_request_retries_then_up_loses_nothing() {
-    // Twice as many failures in a row as one request's policy allows attempts.
-    let attempts = fast_retry().max_retries as usize + 1;
-    let stream = Script::new(vec![Reply::Status(503); 2 * attempts + 1], Reply::Ok);
-    exactly_once_under("down-up", stream, 12_000, 4);
+    // Down for two seconds (one request's policy gives up within milliseconds) while rows
+    // keep coming: they join the failed rows, and everything goes once the server is back.
+    let stream = Script::down_for(Duration::from_secs(2));
+    exactly_once_under("down-up", stream, Pace::Sleep(Duration::from_millis(700)));
 }
 
 #[test]
@@ -548,7 +604,8 @@ fn upsert_bucket_failing_at_first_still_creates_the_run_and_uploads_everything()
     let server = MockWandb::start(Script::new([Reply::Status(500)], Reply::Ok), Script::ok());
     let dir = scratch("upsert");
     let run = builder(&server, &dir, "ups3rt01").init().expect("init");
-    let report = bounded(move || log_rows(&run, 3_000, 2));
+    let pause = server.pacer();
+    let report = bounded(move || log_rows(&run, 3_000, 2, pause));
     let upserts = server.received(&Route::GraphQl("UpsertBucket".into()));
     assert!(
         upserts.len() >= 2 && upserts.last().is_some_and(Exchange::accepted),
@@ -564,7 +621,9 @@ fn a_server_down_until_finish_leaves_every_row_local_and_says_how_to_sync() {
     let dir = scratch("down");
     let run = builder(&server, &dir, "d0wn0001").init().expect("init");
     let rows = 3_000;
-    let report = bounded(move || log_rows(&run, rows, 3));
+    // The server never accepts: a short pause lets uploads fail while the run is running.
+    let pause = |_| std::thread::sleep(Duration::from_millis(1_200));
+    let report = bounded(move || log_rows(&run, rows, 3, pause));
     let error = report
         .upload_error
         .as_deref()
