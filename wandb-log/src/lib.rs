@@ -1,6 +1,15 @@
-//! The wandb-rs run logger (in progress): a [`Run`] handle for online, offline and disabled
-//! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
-//! writes first, which the official `wandb sync` uploads (with a reader for it).
+//! The wandb-rs run logger: a [`Run`] handle for online, offline and disabled runs that logs
+//! from any thread without waiting on I/O, and the `.wandb` transaction log it writes first,
+//! which the official `wandb sync` uploads (with a reader for it).
+//!
+//! - [`Run::builder`]: every field falls back to its `WANDB_*` variable; a program started by
+//!   `wandb agent` attaches to its sweep run; [`Resume`] continues an existing online run.
+//! - [`Run::log`] / [`Run::log_at`]: rows for one step merge; a [`StepPolicy`] decides about
+//!   rows below the current step (never silently dropped).
+//! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
+//! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
+//!
+//! The format level, below the `Run`:
 //!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
