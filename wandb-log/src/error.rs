@@ -38,6 +38,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Resuming the run is not possible (see [`crate::Resume`]).
+    #[error("cannot resume the run: {0}")]
+    Resume(String),
     /// Writing the run's files failed.
     #[error("cannot write the run's files: {0}")]
     Io(#[from] std::io::Error),

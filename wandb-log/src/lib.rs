@@ -1,12 +1,21 @@
-//! The wandb-rs run logger (in progress): a [`Run`] handle for online, offline and disabled
-//! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
-//! writes first, which the official `wandb sync` uploads (with a reader for it).
+//! The wandb-rs run logger: a [`Run`] handle for online, offline and disabled runs that logs
+//! from any thread without waiting on I/O, and the `.wandb` transaction log it writes first,
+//! which the official `wandb sync` uploads (with a reader for it).
+//!
+//! - [`Run::builder`]: every field falls back to its `WANDB_*` variable; a program started by
+//!   `wandb agent` attaches to its sweep run; [`Resume`] continues an existing online run.
+//! - [`Run::log`] / [`Run::log_at`]: rows for one step merge; a [`StepPolicy`] decides about
+//!   rows below the current step (never silently dropped).
+//! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
+//! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
 //!
 //! Sweeps: [`agent::Agent`] runs a W&B sweep's trials as closures in this process, each with a
 //! [`Run`] attached to the sweep; [`agent::AgentSession`] and [`agent::TrialLaunch`] serve agents
 //! that run trials as programs (`wandb-rs agent`); [`TrialProcess`] is the child-process
 //! handling (argv, environment, SIGTERM then SIGKILL, output tail) for any controller, and
 //! [`StdoutMetrics`] reads metrics from the output of programs that do not use W&B.
+//!
+//! The format level, below the `Run`:
 //!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
@@ -28,19 +37,33 @@
 
 pub mod agent;
 mod error;
+mod history;
+mod history_record;
+mod keys;
+mod metric;
 mod offline_run;
+mod outbox;
 pub mod proto;
+mod resume;
+mod row;
 mod run;
+mod run_builder;
 mod settings;
 mod stdout_metrics;
 mod step;
+mod summary;
 mod transaction_log;
 pub mod trial_process;
+mod uploader;
 mod writer;
 
 pub use error::Error;
+pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
-pub use run::{FinishReport, IntoRow, Run, RunBuilder};
+pub use resume::Resume;
+pub use row::{IntoRow, RowWriter};
+pub use run::{FinishReport, Run};
+pub use run_builder::RunBuilder;
 pub use settings::Mode;
 pub use stdout_metrics::StdoutMetrics;
 pub use step::StepPolicy;

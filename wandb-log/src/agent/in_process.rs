@@ -16,7 +16,8 @@ use super::session::{AgentSession, SessionEvent, SessionOptions, StopHook};
 use super::sweep_path::SweepPath;
 use super::sweep_run::sweep_run;
 use crate::error::Error;
-use crate::run::{Run, RunBuilder};
+use crate::run::Run;
+use crate::run_builder::RunBuilder;
 use crate::settings::Mode;
 
 /// How long to wait for the next event before looking again (the session ends the wait as

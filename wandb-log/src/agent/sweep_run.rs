@@ -5,7 +5,8 @@ use wandb_sweep::Value;
 
 use super::sweep_path::SweepPath;
 use crate::error::Error;
-use crate::run::{Run, RunBuilder};
+use crate::run::Run;
+use crate::run_builder::RunBuilder;
 use crate::settings::Mode;
 
 /// Starts the run of a trial from `template`: id `run_id`, sweep `sweep`, config `params`
