@@ -423,18 +423,20 @@ fn trial_launch_matches_the_official_argv_env_and_param_file() {
         yaml.contains("opt:\n  value:\n    name: adam\n    beta: 0.9\n"),
         "{yaml}"
     );
-    // The environment names only, as Debug shows them (values are checked end to end by
-    // the CLI tests).
-    let shown = format!("{cmd:?}");
-    for var in [
-        "WANDB_RUN_ID",
-        "WANDB_SWEEP_ID",
-        "WANDB_SWEEP_PARAM_PATH",
-        "WANDB_ENTITY",
-        "WANDB_PROJECT",
-        "WANDB_DIR",
-    ] {
-        assert!(shown.contains(var), "{var} in {shown}");
-    }
+    // A wandb-log run started in the child's environment attaches to the sweep run with the
+    // command's parameters (nested ones included) as its config.
+    let env: std::collections::HashMap<String, String> = cmd.env_vars().iter().cloned().collect();
+    assert_eq!(env["WANDB_SWEEP_ID"], "sw33p1d");
+    assert_eq!(
+        (env["WANDB_ENTITY"].as_str(), env["WANDB_PROJECT"].as_str()),
+        ("mock-entity", "proj")
+    );
+    let run = wandb_log::Run::builder()
+        .mode(wandb_log::Mode::Offline)
+        .init_with(|k| env.get(k).cloned())
+        .expect("run");
+    assert_eq!(run.id(), "swrun001");
+    assert_eq!(run.config::<Value>().expect("config"), params.to_json());
+    run.finish(0).expect("finish");
     std::fs::remove_dir_all(&dir).ok();
 }
