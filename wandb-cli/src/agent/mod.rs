@@ -91,11 +91,13 @@ fn exit_outcome(outcome: &AgentOutcome) -> Outcome {
 }
 
 fn report(outcome: &AgentOutcome, records: &[TrialRecord]) {
-    let failed = records.iter().filter(|r| !r.succeeded()).count();
+    let count = |f: fn(&TrialStatus) -> bool| records.iter().filter(|r| f(&r.status)).count();
+    let failed = count(|s| matches!(s, TrialStatus::Failed { .. }));
+    let stopped = count(|s| matches!(s, TrialStatus::Stopped { .. }));
     output::error(&format!(
-        "wandb-rs agent: {} trials ({} succeeded, {failed} failed); {outcome}",
+        "wandb-rs agent: {} trials ({} succeeded, {failed} failed, {stopped} stopped); {outcome}",
         records.len(),
-        records.len() - failed
+        count(|s| *s == TrialStatus::Succeeded),
     ));
     for r in records.iter().filter(|r| r.upload_error.is_some()) {
         output::error(&format!(

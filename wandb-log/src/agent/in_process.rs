@@ -311,8 +311,8 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
             },
         };
         let finished = match &status {
-            TrialStatus::Succeeded => run.finish(0),
             TrialStatus::Failed { message } => run.fail(message),
+            _ => run.finish(0),
         };
         let upload_error = match finished {
             Ok(report) => report.upload_error,
