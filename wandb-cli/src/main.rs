@@ -29,9 +29,11 @@ enum Command {
     /// Check, count and enumerate sweep configs; create and control sweeps on W&B.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
-    /// Run a W&B sweep's trials as child processes (like `wandb agent`); exit codes: 0 done
-    /// (count reached or no runs left), 1 too many failed trials, 2 usage or W&B errors,
-    /// 3 sweep stopped, cancelled or deleted, 4 sweep paused, 130 interrupted.
+    /// Run a W&B sweep's trials as child processes (like `wandb agent`).
+    ///
+    /// Exit codes: 0 done (count reached, or no runs left: grid exhausted or run_cap),
+    /// 1 too many failed trials, 2 usage or W&B errors, 3 sweep stopped, cancelled or
+    /// deleted, 4 sweep paused, 130 interrupted.
     Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
     Login {
