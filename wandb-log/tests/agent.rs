@@ -338,6 +338,23 @@ async fn a_paused_sweep_is_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_failed_heartbeat_is_only_a_missed_beat() {
+    let server = server_with_runs("h", 1).await;
+    // Every attempt of the first heartbeat fails (the session retries each request 3 times).
+    Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tmp("missed");
+    let report = run_to_end(agent(&server, &dir)).await;
+    assert_eq!(report.outcome, AgentOutcome::NoRunsLeft);
+    assert_eq!(report.trials.len(), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_sweep_ends_the_agent() {
     let server = server(&["RUNNING"]).await;
     Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
