@@ -2,15 +2,16 @@
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
 //! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
-//! `wandb-rs login` talk to W&B; `wandb-rs agent SWEEP` runs a sweep's trials. Exit codes: 0
-//! success (all files valid), 1 invalid config (agent: too many failed trials), 2 usage or
-//! I/O error; `agent` also: 3 sweep stopped, cancelled or deleted, 4 sweep paused, 130
-//! interrupted.
+//! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs; `wandb-rs agent
+//! SWEEP` runs a sweep's trials. Exit codes: 0 success (all files valid), 1 invalid config
+//! (agent: too many failed trials), 2 usage or I/O error; `agent` also: 3 sweep stopped,
+//! cancelled or deleted, 4 sweep paused, 130 interrupted.
 
 mod agent;
 mod output;
 mod remote;
 mod sweep;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,18 @@ enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Upload run directories (wandb/offline-run-…) from their .wandb logs, like `wandb sync`.
+    Sync {
+        /// Run directories (or .wandb files).
+        #[arg(required = true)]
+        dirs: Vec<std::path::PathBuf>,
+        /// The entity to upload to (else the log's, else WANDB_ENTITY).
+        #[arg(long)]
+        entity: Option<String>,
+        /// The project to upload to (else the log's, else WANDB_PROJECT).
+        #[arg(long)]
+        project: Option<String>,
+    },
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -66,6 +79,11 @@ fn main() -> ExitCode {
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Agent(args) => agent::run(&args),
         Command::Login { verify } => remote::login(verify),
+        Command::Sync {
+            dirs,
+            entity,
+            project,
+        } => sync::sync(&dirs, entity, project),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
