@@ -328,6 +328,18 @@ async fn the_sweep_state_decides_the_exit_code() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_paused_while_the_agent_waits_is_reported() {
+    let server = sweep_server(&["RUNNING", "PAUSED"], None).await;
+    mount_script(&server, Script::idle(vec![json!([]); 1000])).await;
+    let dir = tmp("paused");
+    let o = run_agent(&server, &dir, &["sw33p1d", "--state-check", "0"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("the sweep is paused: resume it"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn usage_and_server_errors_exit_with_2() {
     let server = sweep_server(&["RUNNING"], None).await;
     let dir = tmp("usage");

@@ -62,6 +62,10 @@ pub(crate) struct AgentArgs {
     /// Seconds between heartbeats.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     heartbeat: f64,
+    /// Seconds between reads of the sweep's state while the agent is idle (a paused sweep
+    /// ends the agent with exit code 4).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    state_check: f64,
 }
 
 /// `wandb-rs agent SWEEP`.
@@ -274,6 +278,7 @@ fn timing(args: &AgentArgs) -> Result<(SessionOptions, Duration), String> {
         .unwrap_or(DEFAULT_KILL_DELAY);
     let options = SessionOptions {
         heartbeat_interval: seconds(args.heartbeat, "--heartbeat")?,
+        state_check_interval: seconds(args.state_check, "--state-check")?,
         ..SessionOptions::default()
     };
     Ok((options, seconds(kill_delay, "--kill-delay")?))
