@@ -54,7 +54,7 @@ pub enum Error {
     TrialProcess {
         /// What was attempted (`start`, `signal`, `kill`, `wait for`, …).
         action: &'static str,
-        /// The program (argv[0]).
+        /// The program (`argv[0]`).
         program: String,
         /// The operating system's error.
         #[source]
