@@ -21,6 +21,7 @@
 //! ```
 
 mod error;
+pub mod local_sweep;
 mod offline_run;
 pub mod proto;
 mod run;
@@ -30,6 +31,7 @@ mod transaction_log;
 mod writer;
 
 pub use error::Error;
+pub use local_sweep::{LocalSweep, SweepReport};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use run::{FinishReport, IntoRow, Run, RunBuilder};
 pub use settings::Mode;
