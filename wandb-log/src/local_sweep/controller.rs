@@ -30,6 +30,8 @@ pub(crate) struct Limits {
 struct Active {
     link: SharedLink,
     stop_requested: bool,
+    /// The bands hyperband has judged the trial at (each once, when the trial reaches it).
+    judged_bands: usize,
 }
 
 /// Everything the workers share.
@@ -157,6 +159,7 @@ impl<'a> Controller<'a> {
             Active {
                 link: link.clone(),
                 stop_requested: false,
+                judged_bands: 0,
             },
         );
         if let Err(e) = shared.state.save(self.dir) {
@@ -245,7 +248,10 @@ impl<'a> Controller<'a> {
         }
     }
 
-    /// Refreshes running trials' histories; hyperband stops the ones it decides to stop.
+    /// Refreshes running trials' histories; hyperband judges each running trial once at each
+    /// band, when the trial has reached it, and stops it when the engine's rule says so.
+    /// (W&B's server re-judges running runs at every agent heartbeat instead, so there a run
+    /// may be stopped long after it passed a band.)
     fn watch(&self) {
         let mut guard = self.lock();
         let shared = &mut *guard;
@@ -263,19 +269,23 @@ impl<'a> Controller<'a> {
         };
         let runs = shared.state.search_runs(Some(&metric.name));
         let decision = hyperband.decide(metric, &runs);
-        for name in &decision.stop {
-            let Some(index) = shared.state.trials.iter().position(|t| &t.run_id == name) else {
+        for (&index, active) in &mut shared.active {
+            let record = &shared.state.trials[index];
+            let reached = decision
+                .bands
+                .iter()
+                .take_while(|&&b| usize::try_from(b).is_ok_and(|b| b <= record.history.len()))
+                .count();
+            if active.stop_requested || reached <= active.judged_bands {
                 continue;
-            };
-            let Some(active) = shared.active.get_mut(&index) else {
-                continue;
-            };
-            if active.stop_requested {
+            }
+            active.judged_bands = reached;
+            if !decision.stop.contains(&record.run_id) {
                 continue;
             }
             let probe = lock_link(&active.link).probe.clone();
             if let Some(probe) = probe {
-                tracing::info!(run = %name, lines = ?decision.lines, "hyperband stops the trial");
+                tracing::info!(run = %record.run_id, lines = ?decision.lines, "hyperband stops the trial");
                 probe.request_stop();
                 active.stop_requested = true;
             }
