@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use wandb_sweep::{DoneReason, Goal, SweepConfig};
+use wandb_sweep::{DoneReason, Goal, Number, SweepConfig, Value};
 
 use super::state::{TrialRecord, TrialStatus};
 
@@ -148,7 +148,7 @@ impl fmt::Display for SweepReport {
                     t.status.as_str(),
                     format!("{:.5}", t.metric.unwrap_or(f64::NAN)),
                     t.history.len(),
-                    t.params
+                    compact(&t.params)
                 )?;
             }
             if board.len() > SHOWN {
@@ -157,8 +157,69 @@ impl fmt::Display for SweepReport {
         }
         for t in self.failures() {
             let why = t.error.as_deref().unwrap_or("unknown error");
-            writeln!(f, "failed  {}  {}: {why}", t.run_id, t.params)?;
+            writeln!(f, "failed  {}  {}: {why}", t.run_id, compact(&t.params))?;
         }
         Ok(())
+    }
+}
+
+/// Parameters for a table: `lr=0.0123 hidden=8`, floats to 4 significant digits, nested
+/// groups with dotted names.
+fn compact(params: &Value) -> String {
+    let mut parts = Vec::new();
+    flatten_into(params, "", &mut parts);
+    parts.join(" ")
+}
+
+fn flatten_into(value: &Value, prefix: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Map(m) => {
+            for (k, v) in m {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_into(v, &name, out);
+            }
+        }
+        Value::Number(Number::Float(x)) => out.push(format!("{prefix}={}", short_float(*x))),
+        other => out.push(format!("{prefix}={other}")),
+    }
+}
+
+/// A float to 4 significant digits, trailing zeros dropped.
+fn short_float(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let magnitude = x.abs().log10().floor();
+    if !(-4.0..6.0).contains(&magnitude) {
+        return format!("{x:.3e}");
+    }
+    let decimals = usize::try_from((3.0 - magnitude).max(0.0) as i64).unwrap_or(0);
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_shown_short_and_dotted() {
+        let params: Value = serde_json::from_str(
+            r#"{"lr": 0.0012345678, "n": 8, "m": {"w": 1.5, "k": "res"}, "big": 123456789.0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            compact(&params),
+            "lr=0.001235 n=8 m.w=1.5 m.k=res big=1.235e8"
+        );
+        assert_eq!(short_float(2.0356569787657466), "2.036");
     }
 }
