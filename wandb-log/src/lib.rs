@@ -1,6 +1,8 @@
 //! The wandb-rs run logger (in progress): a [`Run`] handle for online, offline and disabled
 //! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
-//! writes first, which the official `wandb sync` uploads (with a reader for it).
+//! writes first, which the official `wandb sync` uploads (with a reader for it); and
+//! [`LocalSweep`], a sweep controller that runs grid, random and bayes sweeps with hyperband
+//! on this machine, no server needed (see [`local_sweep`]).
 //!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
