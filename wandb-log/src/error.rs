@@ -72,4 +72,17 @@ pub enum Error {
     /// Writing the run's files failed.
     #[error("cannot write the run's files: {0}")]
     Io(#[from] std::io::Error),
+    /// A trial's child process could not be started, signalled or waited for.
+    #[error(
+        "cannot {action} `{program}`: {source} (check that the program exists, is executable and is on PATH)"
+    )]
+    TrialProcess {
+        /// What was attempted (`start`, `signal`, `kill`, `wait for`, …).
+        action: &'static str,
+        /// The program (argv[0]).
+        program: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }

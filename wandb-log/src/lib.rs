@@ -30,6 +30,7 @@ mod run;
 mod settings;
 mod step;
 mod transaction_log;
+pub mod trial_process;
 mod writer;
 
 pub use error::Error;
@@ -39,3 +40,4 @@ pub use run::{FinishReport, IntoRow, Run, RunBuilder};
 pub use settings::Mode;
 pub use step::StepPolicy;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
+pub use trial_process::{OutputLine, OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
