@@ -1,7 +1,8 @@
 //! `wandb-rs`: the command line of wandb-rs.
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
-//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
+//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep local FILE` runs a
+//! sweep on this machine (trials as child processes, offline runs); `wandb-rs sweep create` and
 //! `wandb-rs login` talk to W&B. Exit codes: 0 success (all files
 //! valid), 1 invalid config, 2 usage or I/O error.
 
