@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -186,6 +187,46 @@ fn an_interrupted_trial_runs_again_and_the_grid_completes() {
     let rest = sweep.run(|run: Run| steady(&run, 1)).expect("rest");
     assert_eq!((rest.started, rest.trials.len()), (3, 6));
     assert_eq!(params(&rest).len(), 6, "no grid point repeated");
+}
+
+#[test]
+fn a_cancelled_sweep_stops_its_trials_and_runs_them_again_on_resume() {
+    let tmp = TempDir::new("cancel");
+    let cancel = Arc::new(AtomicBool::new(false));
+    let sweep = LocalSweep::new(config(GRID6), &tmp.0);
+    let first = sweep
+        .clone()
+        .cancel_flag(cancel.clone())
+        .run(|run: Run| {
+            let A { a } = run.config()?;
+            run.log([("loss", a)])?;
+            if a == 2 {
+                cancel.store(true, Ordering::Relaxed); // as a Ctrl-C handler would
+                let until = Instant::now() + Duration::from_secs(30);
+                while !run.should_stop() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            Ok::<(), Error>(())
+        })
+        .expect("cancelled sweep");
+    let last = first.trials.last().expect("trials");
+    assert_eq!(
+        last.params.to_string(),
+        "{a: 2, b: x}",
+        "nothing started after the cancel"
+    );
+    assert_eq!(
+        last.status,
+        TrialStatus::Running,
+        "the stopped trial is interrupted, not done"
+    );
+    assert!(first.to_string().contains("1 interrupted"), "{first}");
+
+    let rest = sweep.run(|run: Run| steady(&run, 1)).expect("resumed");
+    assert_eq!(rest.trials.len(), 6);
+    assert_eq!(rest.with_status(TrialStatus::Finished).len(), 6);
+    assert_eq!(rest.trials[last.number as usize].attempts, 2);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use wandb_sweep::{DoneReason, EarlyTerminate, Suggestion, SweepConfig, next_run};
@@ -16,7 +17,7 @@ use crate::error::Error;
 use crate::settings::new_run_id;
 
 /// What one invocation may do.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     /// Workers.
     pub(crate) parallel: usize,
@@ -24,12 +25,24 @@ pub(crate) struct Limits {
     pub(crate) count: Option<u64>,
     /// How often hyperband looks at running trials.
     pub(crate) poll: Duration,
+    /// Set from outside (e.g. on Ctrl-C): start nothing more, stop the running trials.
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Limits {
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 /// A running trial, as the controller tracks it.
 struct Active {
     link: SharedLink,
     stop_requested: bool,
+    /// Stopped because the sweep was cancelled: it stays `running`, to run again.
+    interrupted: bool,
     /// The bands hyperband has judged the trial at (each once, when the trial reaches it).
     judged_bands: usize,
 }
@@ -141,6 +154,7 @@ impl<'a> Controller<'a> {
         let mut shared = self.lock();
         if shared.fatal.is_some()
             || shared.done.is_some()
+            || self.limits.cancelled()
             || self.limits.count.is_some_and(|c| shared.started >= c)
         {
             return None;
@@ -159,6 +173,7 @@ impl<'a> Controller<'a> {
             Active {
                 link: link.clone(),
                 stop_requested: false,
+                interrupted: false,
                 judged_bands: 0,
             },
         );
@@ -220,10 +235,10 @@ impl<'a> Controller<'a> {
         else {
             return;
         };
-        let stopped = shared
+        let (stopped, interrupted) = shared
             .active
             .remove(&index)
-            .is_some_and(|a| a.stop_requested);
+            .map_or((false, false), |a| (a.stop_requested, a.interrupted));
         let (history, run_dir) = {
             let link = lock_link(&trial.link);
             (
@@ -238,6 +253,7 @@ impl<'a> Controller<'a> {
         }
         record.run_dir = run_dir.map(|d| relative_to(&d, self.dir));
         (record.status, record.error) = match outcome {
+            _ if interrupted => (TrialStatus::Running, None),
             _ if stopped => (TrialStatus::Stopped, None),
             Ok(()) => (TrialStatus::Finished, None),
             Err(message) => (TrialStatus::Failed, Some(message)),
@@ -255,6 +271,10 @@ impl<'a> Controller<'a> {
     fn watch(&self) {
         let mut guard = self.lock();
         let shared = &mut *guard;
+        if self.limits.cancelled() {
+            interrupt(&mut shared.active);
+            return;
+        }
         for (&index, active) in &shared.active {
             let probe = lock_link(&active.link).probe.clone();
             if let Some(probe) = probe {
@@ -289,6 +309,17 @@ impl<'a> Controller<'a> {
                 probe.request_stop();
                 active.stop_requested = true;
             }
+        }
+    }
+}
+
+/// Asks every running trial to stop, once; they stay `running` in the state file.
+fn interrupt(active: &mut HashMap<usize, Active>) {
+    for trial in active.values_mut().filter(|a| !a.interrupted) {
+        let probe = lock_link(&trial.link).probe.clone();
+        if let Some(probe) = probe {
+            probe.request_stop();
+            trial.interrupted = true;
         }
     }
 }

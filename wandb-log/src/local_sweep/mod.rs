@@ -48,6 +48,8 @@ mod trial;
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use wandb_sweep::{Method, SweepConfig};
@@ -77,6 +79,7 @@ pub struct LocalSweep {
     retry_failed: bool,
     seed: Option<u64>,
     poll: Duration,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl LocalSweep {
@@ -92,6 +95,7 @@ impl LocalSweep {
             retry_failed: false,
             seed: None,
             poll: DEFAULT_POLL,
+            cancel: None,
         }
     }
 
@@ -129,6 +133,15 @@ impl LocalSweep {
     #[must_use]
     pub fn poll_interval(mut self, every: Duration) -> Self {
         self.poll = every;
+        self
+    }
+
+    /// A flag that cancels the sweep when it turns true (set it from a Ctrl-C handler): no
+    /// trial starts after it, running trials are asked to stop (`should_stop()`), and they
+    /// stay `running` in the state file, so they run again when the sweep resumes.
+    #[must_use]
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
         self
     }
 
@@ -173,6 +186,7 @@ impl LocalSweep {
             parallel: self.parallel,
             count: self.count,
             poll: self.poll,
+            cancel: self.cancel.clone(),
         };
         let ended = Controller::new(&self.config, &self.dir, limits, state, retry).run(executor)?;
         Ok(SweepReport::new(
