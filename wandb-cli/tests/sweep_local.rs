@@ -225,3 +225,75 @@ fn too_many_workers_for_the_gpus_is_a_usage_error() {
     assert!(text(&o.stderr).contains("each trial gets one GPU"));
     assert!(!Path::new(&tmp.0.join("sweep/sweep-state.json")).exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_children_and_the_sweep_resumes_them() {
+    let tmp = TempDir::new("interrupt");
+    let yaml = "method: grid\nparameters:\n  a: {values: [1, 2]}\n";
+    let file = tmp.file("sweep.yaml", yaml);
+    let dir = tmp.0.join("sweep");
+    let marker =
+        "touch \"$WANDB_DIR/started-$WANDB_RUN_ID\"; [ -e \"$WANDB_DIR/quick\" ] || sleep 60";
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = ["sweep", "local", file.to_str().expect("path"), "--dir"]
+            .map(str::to_owned)
+            .to_vec();
+        a.push(dir.to_str().expect("path").to_owned());
+        a.extend(extra.iter().map(|s| (*s).to_owned()));
+        a.extend(["--", "sh", "-c", marker].map(str::to_owned));
+        a
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
+        .args(args(&["--parallel", "2"]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wandb-rs starts");
+    let started = |n: usize| {
+        std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("started-"))
+                    .count()
+                    >= n
+            })
+            .unwrap_or(false)
+    };
+    let until = Instant::now() + Duration::from_secs(30);
+    while !started(2) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(started(2), "both trials started");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let o = child.wait_with_output().expect("wandb-rs ends");
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("run the same command again to resume"));
+    let statuses: Vec<String> = state(&tmp)["trials"]
+        .as_array()
+        .expect("trials")
+        .iter()
+        .map(|t| t["status"].as_str().expect("status").to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["running", "running"],
+        "interrupted, to run again"
+    );
+
+    std::fs::write(dir.join("quick"), "").expect("marker");
+    let o = Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
+        .args(args(&[]))
+        .output()
+        .expect("wandb-rs runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("2 trials (2 finished"),
+        "{}",
+        text(&o.stdout)
+    );
+}

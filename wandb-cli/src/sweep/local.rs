@@ -4,13 +4,15 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wandb_log::{LocalSweep, SweepReport};
 use wandb_sweep::{Goal, Grid, Method, SweepConfig};
 
 use super::child_trial::{ChildTrials, absolute_dir, with_program};
+use super::interrupt::cancel_flag;
 use super::load;
 use super::progress::Progress;
 use crate::{Outcome, output};
@@ -54,7 +56,15 @@ pub(super) fn run(args: &LocalArgs) -> Outcome {
         Ok(c) => with_program(c, &args.program),
         Err(outcome) => return outcome,
     };
-    match start(args, config) {
+    let cancel = cancel_flag();
+    match start(args, config, &cancel) {
+        Ok(report) if cancel.load(Ordering::Relaxed) => {
+            show(&report);
+            output::error(
+                "interrupted: run the same command again to resume (the stopped trials run again)",
+            );
+            Outcome::Interrupted
+        }
         Ok(report) => show(&report),
         Err(message) => {
             output::error(&format!("error: {message}"));
@@ -63,7 +73,11 @@ pub(super) fn run(args: &LocalArgs) -> Outcome {
     }
 }
 
-fn start(args: &LocalArgs, config: SweepConfig) -> Result<SweepReport, String> {
+fn start(
+    args: &LocalArgs,
+    config: SweepConfig,
+    cancel: &Arc<AtomicBool>,
+) -> Result<SweepReport, String> {
     if config.command.is_none() && config.program.is_none() {
         return Err("the sweep has no `program` or `command`: add one, or give the program after `--` (wandb-rs sweep local sweep.yaml -- ./train --epochs 10)".into());
     }
@@ -79,7 +93,8 @@ fn start(args: &LocalArgs, config: SweepConfig) -> Result<SweepReport, String> {
     let mut sweep = LocalSweep::new(config.clone(), &dir)
         .parallel(parallel)
         .retry_failed(args.retry_failed)
-        .poll_interval(LOG_POLL);
+        .poll_interval(LOG_POLL)
+        .cancel_flag(Arc::clone(cancel));
     if let Some(count) = args.count {
         sweep = sweep.count(count);
     }

@@ -6,6 +6,7 @@ mod child_trial;
 mod command;
 mod grid;
 mod hyperband;
+pub(crate) mod interrupt;
 mod local;
 mod ppf;
 mod progress;

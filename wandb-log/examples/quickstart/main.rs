@@ -124,7 +124,11 @@ fn summarize(report: &SweepReport, took: Duration) {
         took.as_secs_f64()
     );
     if let Some(best) = report.best() {
-        println!("best: run {} with {}", best.run_id, best.params);
+        let value = best.metric.unwrap_or(f64::NAN);
+        println!(
+            "best: run {} (val_loss {value:.5}), parameters {}",
+            best.run_id, best.params
+        );
     }
     println!(
         "\n4. The runs are offline W&B runs in {}; upload them (W&B account needed) with:\n   {}\n   Run this example again to resume the sweep (delete {} to start over).",
