@@ -13,8 +13,9 @@ use crate::settings::Mode;
 
 /// Variables the sweep sets itself; the process's own values (e.g. from an outer agent) are
 /// not inherited by trial runs.
-const SWEEP_OWNED: [&str; 6] = [
+const SWEEP_OWNED: [&str; 7] = [
     "WANDB_MODE",
+    "WANDB_RESUME",
     "WANDB_DIR",
     "WANDB_RUN_ID",
     "WANDB_SWEEP_ID",

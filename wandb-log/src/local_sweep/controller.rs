@@ -12,7 +12,7 @@ use std::time::Duration;
 use wandb_sweep::{DoneReason, EarlyTerminate, Suggestion, SweepConfig, next_run};
 
 use super::state::{SweepState, TrialRecord, TrialStatus};
-use super::trial::{SharedLink, Trial, TrialExecutor, lock_link};
+use super::trial::{SharedLink, Trial, TrialExecutor, TrialProbe, lock_link};
 use crate::error::Error;
 use crate::settings::new_run_id;
 
@@ -269,16 +269,26 @@ impl<'a> Controller<'a> {
     /// (W&B's server re-judges running runs at every agent heartbeat instead, so there a run
     /// may be stopped long after it passed a band.)
     fn watch(&self) {
-        let mut guard = self.lock();
-        let shared = &mut *guard;
         if self.limits.cancelled() {
-            interrupt(&mut shared.active);
+            interrupt(&mut self.lock().active);
             return;
         }
-        for (&index, active) in &shared.active {
-            let probe = lock_link(&active.link).probe.clone();
-            if let Some(probe) = probe {
-                shared.state.trials[index].history = probe.history();
+        // Read outside the lock: a probe may read a file.
+        let probes: Vec<(usize, Arc<dyn TrialProbe>)> = self
+            .lock()
+            .active
+            .iter()
+            .filter_map(|(&index, a)| Some((index, lock_link(&a.link).probe.clone()?)))
+            .collect();
+        let histories: Vec<(usize, Vec<(u64, f64)>)> = probes
+            .into_iter()
+            .map(|(index, probe)| (index, probe.history()))
+            .collect();
+        let mut guard = self.lock();
+        let shared = &mut *guard;
+        for (index, history) in histories {
+            if shared.active.contains_key(&index) {
+                shared.state.trials[index].history = history;
             }
         }
         let (Some(EarlyTerminate::Hyperband(hyperband)), Some(metric)) = (

@@ -14,6 +14,7 @@ const SHOWN: usize = 10;
 /// The outcome of [`crate::LocalSweep::run`]: every trial of the sweep so far (earlier
 /// invocations included), and a table of the best runs and the failures (`Display`).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SweepReport {
     /// The local sweep id.
     pub sweep_id: String,

@@ -16,6 +16,7 @@ const VERSION: u32 = 1;
 
 /// Where a trial is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "lowercase")]
 pub enum TrialStatus {
     /// Running now (or, in a file read back, interrupted: it is run again).
@@ -52,6 +53,7 @@ impl TrialStatus {
 
 /// One trial of a local sweep, as the state file keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrialRecord {
     /// The trial's number, from 0 in the order trials were created.
     pub number: u64,

@@ -35,6 +35,44 @@ impl TrialProbe for Run {
 ///
 /// Implement it to run trials some other way than in-process closures (the CLI runs
 /// subprocesses); [`crate::LocalSweep::run`] covers closures.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use wandb_log::LocalSweep;
+/// use wandb_log::local_sweep::{Trial, TrialExecutor, TrialProbe};
+///
+/// /// The metric values a job reported.
+/// #[derive(Default)]
+/// struct Reported(Mutex<Vec<(u64, f64)>>);
+///
+/// impl TrialProbe for Reported {
+///     fn history(&self) -> Vec<(u64, f64)> {
+///         self.0.lock().map(|h| h.clone()).unwrap_or_default()
+///     }
+///     fn request_stop(&self) {}
+/// }
+///
+/// struct Quadratic;
+///
+/// impl TrialExecutor for Quadratic {
+///     fn execute(&self, trial: &Trial) -> Result<(), String> {
+///         let x = trial.params().to_json()["x"].as_f64().ok_or("no x")?;
+///         let probe = Arc::new(Reported::default());
+///         trial.attach(probe.clone());
+///         probe.0.lock().map_err(|e| e.to_string())?.push((0, (x - 2.0).powi(2)));
+///         Ok(())
+///     }
+/// }
+///
+/// let config = wandb_sweep::SweepConfig::from_yaml(
+///     "method: grid\nmetric: {name: loss}\nparameters:\n  x: {values: [1, 2, 3]}\n",
+/// )?;
+/// let dir = std::env::temp_dir().join(format!("executor-doc-{}", std::process::id()));
+/// let report = LocalSweep::new(config, &dir).run_with(&Quadratic)?;
+/// assert_eq!(report.best().map(|t| t.params.to_string()), Some("{x: 2}".to_owned()));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait TrialExecutor: Sync {
     /// Runs one trial to its end. Call [`Trial::attach`] as soon as the trial's metric can
     /// be read, so hyperband can watch it. An `Err` (or a panic) marks the trial failed with
