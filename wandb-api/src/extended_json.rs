@@ -17,11 +17,20 @@ use wandb_sweep::{Number, Value};
 #[must_use]
 pub fn to_extended_json(value: &Value) -> String {
     let mut out = String::new();
-    write(value, &mut out);
+    write_extended_json(value, &mut out);
     out
 }
 
-fn write(value: &Value, out: &mut String) {
+/// Appends a value as extended JSON to `out` (no allocation for scalars).
+///
+/// ```
+/// let mut line = String::from("{\"loss\":");
+/// wandb_api::write_extended_json(&wandb_sweep::Value::from(f64::INFINITY), &mut line);
+/// line.push('}');
+/// assert_eq!(line, r#"{"loss":Infinity}"#);
+/// ```
+pub fn write_extended_json(value: &Value, out: &mut String) {
+    let write = write_extended_json;
     match value {
         Value::Number(Number::Float(x)) if x.is_nan() => out.push_str("NaN"),
         Value::Number(Number::Float(x)) if x.is_infinite() => {
@@ -43,24 +52,52 @@ fn write(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                write_json_string(k, out);
                 out.push(':');
                 write(v, out);
             }
             out.push('}');
         }
-        Value::Number(Number::Int(i)) => {
-            let _ = write!(out, "{i}");
-        }
-        // Debug prints the shortest round-trip digits and always a `.` or an exponent, so a
-        // float stays a float (`3.0`, `1e-7`).
-        Value::Number(Number::Float(x)) => {
-            let _ = write!(out, "{x:?}");
-        }
+        Value::Number(Number::Int(i)) => out.push_str(itoa::Buffer::new().format(*i)),
+        // The shortest round-trip digits, always with a `.` or an exponent, so a float stays
+        // a float (`3.0`, `1e-7`), as serde_json writes them.
+        Value::Number(Number::Float(x)) => out.push_str(zmij::Buffer::new().format_finite(*x)),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Null => out.push_str("null"),
-        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+        Value::String(s) => write_json_string(s, out),
     }
+}
+
+/// Appends `text` as a JSON string literal (quoted and escaped) to `out`.
+///
+/// ```
+/// let mut out = String::new();
+/// wandb_api::write_json_string("a \"b\"\n\u{1}", &mut out);
+/// assert_eq!(out, r#""a \"b\"\n\u0001""#);
+/// ```
+pub fn write_json_string(text: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 /// Reads extended JSON leniently: bare `NaN`, `Infinity`, `-Infinity` (outside strings)

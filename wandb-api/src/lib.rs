@@ -55,7 +55,9 @@ mod settings;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};
-pub use extended_json::{parse_extended_json, to_extended_json};
+pub use extended_json::{
+    parse_extended_json, to_extended_json, write_extended_json, write_json_string,
+};
 pub use file_stream::{Chunk, FILE_STREAM_RETRY, FileStream, Offsets, StreamResponse};
 pub use netrc::netrc_password;
 pub use ops::agents::{AgentCommand, parse_commands};

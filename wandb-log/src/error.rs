@@ -69,6 +69,9 @@ pub enum Error {
         /// The search method.
         method: &'static str,
     },
+    /// Resuming the run is not possible (see [`crate::Resume`]).
+    #[error("cannot resume the run: {0}")]
+    Resume(String),
     /// Writing the run's files failed.
     #[error("cannot write the run's files: {0}")]
     Io(#[from] std::io::Error),

@@ -23,20 +23,34 @@
 //! ```
 
 mod error;
+mod history;
+mod history_record;
+mod keys;
 pub mod local_sweep;
+mod metric;
 mod offline_run;
+mod outbox;
 pub mod proto;
+mod resume;
+mod row;
 mod run;
+mod run_builder;
 mod settings;
 mod step;
+mod summary;
 mod transaction_log;
 pub mod trial_process;
+mod uploader;
 mod writer;
 
 pub use error::Error;
 pub use local_sweep::{LocalSweep, SweepReport};
+pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
-pub use run::{FinishReport, IntoRow, Run, RunBuilder};
+pub use resume::Resume;
+pub use row::{IntoRow, RowWriter};
+pub use run::{FinishReport, Run};
+pub use run_builder::RunBuilder;
 pub use settings::Mode;
 pub use step::StepPolicy;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};

@@ -12,8 +12,8 @@ use wandb_sweep::Value;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
-    ConfigItem, ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, OutputRawRecord, Record,
-    RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
+    ConfigItem, ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, MetricRecord,
+    OutputRawRecord, Record, RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
 };
 use crate::transaction_log::LogWriter;
 
@@ -113,6 +113,19 @@ impl OfflineRun {
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Appends an encoded record (the writer encodes history rows itself).
+    pub(crate) fn write_payload(&mut self, record: &[u8]) -> io::Result<()> {
+        self.log.write_payload(record)
+    }
+
+    /// A metric definition (`define_metric`); `wandb sync` puts it into config `_wandb.m`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn metric(&mut self, metric: MetricRecord) -> io::Result<()> {
+        self.record(RecordType::Metric(metric))
     }
 
     fn record(&mut self, record_type: RecordType) -> io::Result<()> {

@@ -1,27 +1,27 @@
 //! The run handle: cheap, non-blocking logging from any thread; a background writer.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wandb_sweep::Value;
+use wandb_sweep::{Number, Value};
 
 use crate::error::Error;
-use crate::offline_run::unix_now;
-use crate::settings::{Mode, RunSettings, new_run_id};
-use crate::step::{Committed, Outcome, StepPolicy, Steps};
-use crate::writer::{Message, WriterHandle, spawn};
+use crate::keys::{KeyId, Keys};
+use crate::metric::MetricDefinition;
+use crate::outbox::{Batch, Outbox, WAKE_ROWS};
+use crate::row::{IntoRow, RowWriter};
+use crate::run_builder::{RunBuilder, Start};
+use crate::settings::{Mode, RunSettings};
+use crate::step::{Outcome, Steps};
+use crate::writer::{Finish, Message, WriterHandle, spawn};
 
-/// Rows that wake the writer.
-const BATCH_ROWS: usize = 4096;
-
-/// How long `flush` and `finish` wait for the writer by default.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Extra time `finish` gives the writer beyond the upload deadline.
+const FINISH_MARGIN: Duration = Duration::from_secs(5);
 
 /// A run: log rows and summaries to it from any thread. `Clone` shares the run.
 ///
@@ -34,6 +34,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// }
 /// let report = run.finish(0)?;
 /// assert_eq!((report.rows_logged, report.rows_written), (3, 3));
+/// assert_eq!(report.summary["loss"], serde_json::json!(1.0 / 3.0));
 /// assert!(report.dir.unwrap().join(format!("run-{}.wandb", run.id())).exists());
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), wandb_log::Error>(())
@@ -48,13 +49,17 @@ struct Inner {
     settings: RunSettings,
     config: Value,
     start: Instant,
+    finish_timeout: Duration,
     state: Mutex<State>,
+    outbox: Arc<Outbox>,
     worker: Mutex<Option<WriterHandle>>,
     rows_logged: AtomicU64,
     conflicts: AtomicU64,
     dropped: AtomicU64,
     /// Set by the server (file stream), a controller or [`Run::request_stop`].
     stop: Arc<AtomicBool>,
+    /// Where `Resume::Auto` remembered the run id (forgotten after exit code 0).
+    auto_resume: Option<PathBuf>,
     /// The metric whose history [`Run::watched`] returns.
     watch: Option<String>,
     watched: Mutex<Vec<(u64, f64)>>,
@@ -63,7 +68,10 @@ struct Inner {
 #[derive(Debug)]
 struct State {
     steps: Steps,
-    /// Explicit summary values (the writer keeps each key's last logged value).
+    keys: Keys,
+    /// The row being logged (reused).
+    incoming: Vec<(KeyId, Value)>,
+    /// Explicit summary values (the writer keeps the logged ones).
     summary: IndexMap<String, Value>,
     finished: bool,
 }
@@ -83,232 +91,12 @@ pub struct FinishReport {
     pub duration: Duration,
     /// The run directory (offline and online runs): `wandb sync <dir>` uploads it.
     pub dir: Option<PathBuf>,
-    /// Why the upload of an online run stopped, if it did; everything is in the local log:
-    /// upload it with `wandb sync --include-online <dir>`.
+    /// The final summary (each key's last value or its `define_metric` aggregations,
+    /// explicit summary values, `_step`, `_runtime`, `_timestamp`); `null` when disabled.
+    pub summary: serde_json::Value,
+    /// Why the upload of an online run is incomplete, if it is; everything is in the local
+    /// log: upload it with `wandb sync --include-online <dir>`.
     pub upload_error: Option<String>,
-}
-
-/// Builds a [`Run`]; every unset field falls back to its `WANDB_*` variable.
-#[derive(Debug, Clone, Default)]
-pub struct RunBuilder {
-    project: Option<String>,
-    entity: Option<String>,
-    name: Option<String>,
-    notes: Option<String>,
-    tags: Option<Vec<String>>,
-    group: Option<String>,
-    job_type: Option<String>,
-    id: Option<String>,
-    mode: Option<Mode>,
-    dir: Option<PathBuf>,
-    config: Option<serde_json::Value>,
-    policy: StepPolicy,
-    sweep_id: Option<String>,
-    api: Option<wandb_api::Settings>,
-    watch: Option<String>,
-}
-
-macro_rules! setter {
-    ($(#[$doc:meta] $name:ident),*) => {$(
-        #[$doc]
-        #[must_use]
-        pub fn $name(mut self, value: impl Into<String>) -> Self {
-            self.$name = Some(value.into());
-            self
-        }
-    )*};
-}
-
-impl RunBuilder {
-    setter!(
-        /// The project (else `WANDB_PROJECT`).
-        project,
-        /// The entity (else `WANDB_ENTITY`).
-        entity,
-        /// The display name (else `WANDB_NAME`).
-        name,
-        /// Notes (else `WANDB_NOTES`).
-        notes,
-        /// The group (else `WANDB_RUN_GROUP`).
-        group,
-        /// The job type (else `WANDB_JOB_TYPE`).
-        job_type,
-        /// The run id (else `WANDB_RUN_ID`, else a fresh 8-character id).
-        id,
-        /// The sweep the run belongs to (else `WANDB_SWEEP_ID`).
-        sweep_id
-    );
-
-    /// The backend of an online run (else `WANDB_BASE_URL`, `WANDB_API_KEY`, the settings
-    /// file and netrc, as [`wandb_api::Settings::builder`] resolves them).
-    #[must_use]
-    pub fn api(mut self, settings: wandb_api::Settings) -> Self {
-        self.api = Some(settings);
-        self
-    }
-
-    /// Keeps the `(step, value)` history of one numeric metric in memory, for controllers
-    /// that decide on it (hyperband, bayes): read it with [`Run::watched`].
-    #[must_use]
-    pub fn watch_metric(mut self, key: impl Into<String>) -> Self {
-        self.watch = Some(key.into());
-        self
-    }
-
-    /// Tags (else `WANDB_TAGS`, comma-separated).
-    #[must_use]
-    pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
-        self.tags = Some(tags.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Online, offline or disabled (else `WANDB_MODE`, else online).
-    #[must_use]
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = Some(mode);
-        self
-    }
-
-    /// The directory that holds `wandb/` (else `WANDB_DIR`, else the current directory).
-    #[must_use]
-    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
-        self.dir = Some(dir.as_ref().to_path_buf());
-        self
-    }
-
-    /// The config: any `Serialize` value that is a mapping. A sweep's parameters (from
-    /// `WANDB_SWEEP_PARAM_PATH`) override its keys.
-    #[must_use]
-    pub fn config<T: Serialize>(mut self, config: &T) -> Self {
-        self.config = serde_json::to_value(config).ok();
-        self
-    }
-
-    /// What to do with rows for a step below the current one (default: reject).
-    #[must_use]
-    pub fn step_policy(mut self, policy: StepPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Starts the run (reading the process environment).
-    ///
-    /// # Errors
-    /// [`Error::OnlineNotAvailable`] in online mode, [`Error::Configuration`] for a bad
-    /// `WANDB_MODE`, I/O errors creating the run directory.
-    pub fn init(self) -> Result<Run, Error> {
-        self.init_with(|k| std::env::var(k).ok())
-    }
-
-    /// Starts the run with an environment given as a function (for tests and embedding).
-    ///
-    /// # Errors
-    /// As [`RunBuilder::init`].
-    pub fn init_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Run, Error> {
-        let (policy, watch, explicit_api) = (self.policy, self.watch.clone(), self.api.clone());
-        let (settings, config) = self.resolve(&env)?;
-        let api = match (settings.mode, explicit_api) {
-            (Mode::Online, Some(api)) => Some(api),
-            (Mode::Online, None) => Some(api_settings(&settings, &env)?),
-            _ => None,
-        };
-        Run::start(settings, config, policy, api, watch)
-    }
-
-    fn resolve(self, env: &impl Fn(&str) -> Option<String>) -> Result<(RunSettings, Value), Error> {
-        let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-        let mode = match (self.mode, var("WANDB_MODE")) {
-            (Some(m), _) => m,
-            (None, Some(text)) => Mode::parse(&text)?,
-            (None, None) => Mode::Online,
-        };
-        let settings = RunSettings {
-            mode,
-            run_id: self
-                .id
-                .or_else(|| var("WANDB_RUN_ID"))
-                .unwrap_or_else(new_run_id),
-            project: self.project.or_else(|| var("WANDB_PROJECT")),
-            entity: self.entity.or_else(|| var("WANDB_ENTITY")),
-            name: self.name.or_else(|| var("WANDB_NAME")),
-            notes: self.notes.or_else(|| var("WANDB_NOTES")),
-            tags: self
-                .tags
-                .or_else(|| {
-                    var("WANDB_TAGS").map(|t| {
-                        t.split(',')
-                            .map(|s| s.trim().to_owned())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    })
-                })
-                .unwrap_or_default(),
-            group: self.group.or_else(|| var("WANDB_RUN_GROUP")),
-            job_type: self.job_type.or_else(|| var("WANDB_JOB_TYPE")),
-            dir: self
-                .dir
-                .or_else(|| var("WANDB_DIR").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from(".")),
-            sweep_id: self.sweep_id.or_else(|| var("WANDB_SWEEP_ID")),
-            sweep_param_path: var("WANDB_SWEEP_PARAM_PATH").map(PathBuf::from),
-        };
-        let mut config: Value = match self.config {
-            Some(json) => serde_json::from_value(json).map_err(|e| Error::Config {
-                path: String::new(),
-                message: e.to_string(),
-            })?,
-            None => Value::Map(IndexMap::new()),
-        };
-        if let Some(path) = &settings.sweep_param_path {
-            merge_sweep_params(&mut config, path)?;
-        }
-        Ok((settings, config))
-    }
-}
-
-/// The backend settings of an online run (base URL and key from `WANDB_*`, settings file, netrc).
-fn api_settings(
-    settings: &RunSettings,
-    env: &impl Fn(&str) -> Option<String>,
-) -> Result<wandb_api::Settings, Error> {
-    let mut b = wandb_api::Settings::builder();
-    if let Some(e) = &settings.entity {
-        b = b.entity(e.clone());
-    }
-    if let Some(p) = &settings.project {
-        b = b.project(p.clone());
-    }
-    let home = env("HOME")
-        .or_else(|| env("USERPROFILE"))
-        .map(PathBuf::from);
-    b.resolve_with(env, home.as_deref())
-        .map_err(|e| Error::Configuration(e.to_string()))
-}
-
-/// Merges the agent's `config-<run>.yaml` (`{param: {value: v}}`, `wandb_version` skipped)
-/// over the config: sweep values win.
-fn merge_sweep_params(config: &mut Value, path: &Path) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path)?;
-    let doc = wandb_sweep::parse_value(&text).map_err(|message| Error::Config {
-        path: path.display().to_string(),
-        message,
-    })?;
-    let (Value::Map(target), Value::Map(params)) = (config, doc) else {
-        return Ok(());
-    };
-    for (key, v) in params {
-        if key == "wandb_version" {
-            continue;
-        }
-        let value = match v {
-            Value::Map(mut m) if m.contains_key("value") => {
-                m.shift_remove("value").unwrap_or_default()
-            }
-            other => other,
-        };
-        target.insert(key, value);
-    }
-    Ok(())
 }
 
 impl Run {
@@ -318,36 +106,47 @@ impl Run {
         RunBuilder::default()
     }
 
-    fn start(
-        settings: RunSettings,
-        config: Value,
-        policy: StepPolicy,
-        api: Option<wandb_api::Settings>,
-        watch: Option<String>,
-    ) -> Result<Run, Error> {
+    pub(crate) fn start(start: Start) -> Result<Run, Error> {
         let stop = Arc::new(AtomicBool::new(false));
-        let worker = match settings.mode {
+        let outbox = Arc::new(Outbox::default());
+        let worker = match start.settings.mode {
             Mode::Disabled => None,
-            Mode::Offline | Mode::Online => {
-                Some(spawn(&settings, &config, api, Arc::clone(&stop))?)
-            }
+            Mode::Offline | Mode::Online => Some(spawn(
+                &start.settings,
+                &start.config,
+                start.online,
+                Arc::clone(&stop),
+                Arc::clone(&outbox),
+            )?),
+        };
+        let state = State {
+            steps: Steps::new(
+                start.policy,
+                start
+                    .resumed
+                    .as_ref()
+                    .map_or(0, crate::resume::starting_step),
+            ),
+            keys: Keys::default(),
+            incoming: Vec::new(),
+            summary: IndexMap::new(),
+            finished: false,
         };
         Ok(Run {
             inner: Arc::new(Inner {
-                settings,
-                config,
+                settings: start.settings,
+                config: start.config,
                 start: Instant::now(),
-                state: Mutex::new(State {
-                    steps: Steps::new(policy, 0),
-                    summary: IndexMap::new(),
-                    finished: false,
-                }),
+                finish_timeout: start.finish_timeout,
+                state: Mutex::new(state),
+                outbox,
                 worker: Mutex::new(worker),
                 rows_logged: AtomicU64::new(0),
                 conflicts: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 stop,
-                watch,
+                auto_resume: start.auto_resume,
+                watch: start.watch,
                 watched: Mutex::new(Vec::new()),
             }),
         })
@@ -381,7 +180,7 @@ impl Run {
     }
 
     /// The `(step, value)` history of the metric named by [`RunBuilder::watch_metric`]
-    /// (numeric values only; empty when no metric is watched).
+    /// (each numeric value logged for it; empty when no metric is watched).
     ///
     /// ```
     /// use wandb_log::{Mode, Run};
@@ -403,7 +202,7 @@ impl Run {
         self.inner.settings.mode
     }
 
-    /// The run directory (offline runs).
+    /// The run directory (offline and online runs).
     #[must_use]
     pub fn dir(&self) -> Option<PathBuf> {
         lock(&self.inner.worker).as_ref().map(|w| w.dir.clone())
@@ -422,12 +221,13 @@ impl Run {
         })
     }
 
-    /// Logs a row at the next step. Never waits on I/O.
+    /// Logs a row at the next step. Never waits on I/O (only, briefly, on a writer that is
+    /// 16,384 rows behind).
     ///
     /// # Errors
     /// Only after `finish` ([`Error::AlreadyFinished`]).
     pub fn log(&self, row: impl IntoRow) -> Result<u64, Error> {
-        self.record(None, row.into_row())
+        self.inner.record(None, row)
     }
 
     /// Logs a row at `step`; rows for the same step merge (from any thread).
@@ -436,79 +236,52 @@ impl Run {
     /// [`Error::StepConflict`] for a step below the current one under the default policy;
     /// [`Error::AlreadyFinished`].
     pub fn log_at(&self, step: u64, row: impl IntoRow) -> Result<u64, Error> {
-        self.record(Some(step), row.into_row())
+        self.inner.record(Some(step), row)
     }
 
-    fn record(&self, step: Option<u64>, values: IndexMap<String, Value>) -> Result<u64, Error> {
-        let watched = self.inner.watch.as_ref().and_then(|k| {
-            values
-                .get(k)
-                .and_then(Value::as_number)
-                .map(wandb_sweep::Number::as_f64)
-        });
-        let result = self.commit_row(step, values);
-        if let (Some(v), Ok(s)) = (watched, &result) {
-            lock(&self.inner.watched).push((*s, v));
+    /// Defines how a metric (or a glob of metrics) is plotted and summarised; see
+    /// [`MetricDefinition`]. It is written to the run (config `_wandb.m`).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an invalid definition (e.g. `best` without a goal);
+    /// [`Error::AlreadyFinished`].
+    pub fn define_metric(&self, definition: MetricDefinition) -> Result<(), Error> {
+        definition.validate()?;
+        let state = lock(&self.inner.state);
+        if state.finished {
+            return Err(Error::AlreadyFinished);
         }
-        result
+        if self.inner.settings.mode != Mode::Disabled {
+            self.inner.outbox.lock().metrics.push(definition);
+        }
+        Ok(())
     }
 
-    fn commit_row(&self, step: Option<u64>, values: IndexMap<String, Value>) -> Result<u64, Error> {
-        if self.inner.settings.mode == Mode::Disabled {
-            return Ok(self.inner.rows_logged.fetch_add(1, Ordering::Relaxed));
-        }
-        let mut committed = Vec::new();
-        let outcome = {
-            let mut state = lock(&self.inner.state);
-            if state.finished {
-                return Err(Error::AlreadyFinished);
-            }
-            let outcome = match step {
-                Some(s) => state.steps.log_at(s, values, &mut committed),
-                None => state.steps.log_next(values, &mut committed),
-            };
-            // Sent under the state lock, so `finish` (which takes it too) sees every row.
-            self.inner.send(committed);
-            outcome
-        };
-        match outcome {
-            Outcome::Logged(s) => {
-                self.inner.rows_logged.fetch_add(1, Ordering::Relaxed);
-                Ok(s)
-            }
-            Outcome::Dropped { step, current } => {
-                self.inner.conflicts.fetch_add(1, Ordering::Relaxed);
-                if self.inner.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                    tracing::warn!(
-                        step,
-                        current,
-                        "dropping rows below the current step (StepPolicy::Drop)"
-                    );
-                }
-                Ok(current)
-            }
-            Outcome::Rejected { step, current } => {
-                self.inner.conflicts.fetch_add(1, Ordering::Relaxed);
-                Err(Error::StepConflict { step, current })
-            }
-        }
-    }
-
-    /// Sets summary values explicitly (they win over the last logged values).
+    /// Sets summary values explicitly (they win over the logged values).
     pub fn summary(&self, values: impl IntoRow) {
-        lock(&self.inner.state).summary.extend(values.into_row());
+        let mut state = lock(&self.inner.state);
+        let State {
+            keys,
+            incoming,
+            summary,
+            ..
+        } = &mut *state;
+        incoming.clear();
+        values.write_row(&mut RowWriter::new(keys, incoming));
+        for (id, v) in incoming.drain(..) {
+            summary.insert(keys.name(id).to_owned(), v);
+        }
     }
 
-    /// Commits the current row and waits until the writer has stored everything.
+    /// Commits the current row and waits until the writer has stored everything locally.
     ///
     /// # Errors
     /// [`Error::Timeout`], I/O errors of the writer.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         {
             let mut state = lock(&self.inner.state);
-            let mut committed = Vec::new();
-            state.steps.commit(&mut committed);
-            self.inner.send(committed);
+            let mut batch = self.inner.outbox.lock();
+            state.steps.commit(&mut batch);
         }
         let (tx, rx) = mpsc::channel();
         let sent = lock(&self.inner.worker)
@@ -522,12 +295,13 @@ impl Run {
     }
 
     /// Ends the run with `exit_code`: commits the last row, writes the summary and the exit
-    /// record, and reports what happened. A second call is an error.
+    /// record, uploads what is left (online), and reports what happened. A second call is
+    /// an error.
     ///
     /// # Errors
     /// [`Error::AlreadyFinished`], [`Error::Timeout`], I/O errors.
     pub fn finish(&self, exit_code: i32) -> Result<FinishReport, Error> {
-        self.inner.finish(exit_code, None, DEFAULT_TIMEOUT)
+        self.inner.finish(exit_code, None)
     }
 
     /// Ends the run as failed (exit code 1) with `message` as a line of its console output
@@ -547,80 +321,145 @@ impl Run {
     /// # Errors
     /// As [`Run::finish`].
     pub fn fail(&self, message: &str) -> Result<FinishReport, Error> {
-        self.inner
-            .finish(1, Some(message.to_owned()), DEFAULT_TIMEOUT)
+        self.inner.finish(1, Some(message.to_owned()))
     }
 }
 
 impl Inner {
-    /// Hands committed rows to the writer: they join the shared outbox, and the writer is
-    /// woken once a batch is full (it also drains the outbox on a timer, flush and finish).
-    /// Hands committed rows to the writer: they join the shared outbox, and the writer is
-    /// woken once a batch is full (it also drains the outbox on a timer, flush and finish).
-    fn send(&self, rows: Vec<Committed>) {
-        if rows.is_empty() {
-            return;
+    fn record(&self, step: Option<u64>, row: impl IntoRow) -> Result<u64, Error> {
+        if self.settings.mode == Mode::Disabled && self.watch.is_none() {
+            return Ok(self.rows_logged.fetch_add(1, Ordering::Relaxed));
         }
-        let now = unix_now();
-        if let Some(w) = lock(&self.worker).as_ref() {
-            let full = {
-                let mut outbox = lock(&w.outbox);
-                outbox.extend(rows.into_iter().map(|r| (r, now)));
-                outbox.len() >= BATCH_ROWS
-            };
-            if full {
+        let mut state = lock(&self.state);
+        if state.finished {
+            return Err(Error::AlreadyFinished);
+        }
+        let State {
+            steps,
+            keys,
+            incoming,
+            ..
+        } = &mut *state;
+        incoming.clear();
+        row.write_row(&mut RowWriter::new(keys, incoming));
+        let watched = self.watched_value(keys, incoming);
+        let outcome = if self.settings.mode == Mode::Disabled {
+            Outcome::Logged(self.rows_logged.load(Ordering::Relaxed))
+        } else {
+            let mut batch = self.outbox.lock();
+            keys.ship(&mut batch.names);
+            let outcome = steps.log(step, incoming, &mut batch);
+            self.wake_writer(batch);
+            outcome
+        };
+        drop(state);
+        self.account(outcome, watched)
+    }
+
+    /// The watched metric's value in the row being logged.
+    fn watched_value(&self, keys: &Keys, cells: &[(KeyId, Value)]) -> Option<f64> {
+        let id = keys.get(self.watch.as_deref()?)?;
+        cells
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == id)
+            .and_then(|(_, v)| v.as_number())
+            .map(Number::as_f64)
+    }
+
+    /// Wakes the writer when a batch is ready, and waits while the outbox is full.
+    fn wake_writer(&self, mut batch: MutexGuard<'_, Batch>) {
+        if batch.rows.len() >= WAKE_ROWS && !batch.woken {
+            batch.woken = true;
+            if let Some(w) = lock(&self.worker).as_ref() {
                 // The writer only stops at finish; a wake-up after that has nobody to wake.
                 let _gone = w.tx.send(Message::Wake);
             }
         }
+        drop(self.outbox.wait_for_room(batch));
     }
 
-    fn finish(
-        &self,
-        exit_code: i32,
-        error: Option<String>,
-        timeout: Duration,
-    ) -> Result<FinishReport, Error> {
-        let (committed, summary) = {
+    fn account(&self, outcome: Outcome, watched: Option<f64>) -> Result<u64, Error> {
+        match outcome {
+            Outcome::Logged(s) => {
+                self.rows_logged.fetch_add(1, Ordering::Relaxed);
+                if let Some(v) = watched {
+                    lock(&self.watched).push((s, v));
+                }
+                Ok(s)
+            }
+            Outcome::Dropped { step, current } => {
+                self.conflicts.fetch_add(1, Ordering::Relaxed);
+                if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!(
+                        step,
+                        current,
+                        "dropping rows below the current step (StepPolicy::Drop)"
+                    );
+                }
+                Ok(current)
+            }
+            Outcome::Rejected { step, current } => {
+                self.conflicts.fetch_add(1, Ordering::Relaxed);
+                Err(Error::StepConflict { step, current })
+            }
+        }
+    }
+
+    fn finish(&self, exit_code: i32, error: Option<String>) -> Result<FinishReport, Error> {
+        let summary = {
             let mut state = lock(&self.state);
             if state.finished {
                 return Err(Error::AlreadyFinished);
             }
             state.finished = true;
-            let mut committed = Vec::new();
-            state.steps.commit(&mut committed);
-            // Explicit summary values only; the writer knows each key's last logged value.
-            (committed, Value::Map(state.summary.clone()))
+            state.steps.commit(&mut self.outbox.lock());
+            std::mem::take(&mut state.summary)
         };
-        self.send(committed);
         let worker = lock(&self.worker).take();
         let runtime = i32::try_from(self.start.elapsed().as_secs()).unwrap_or(i32::MAX);
-        let (rows_written, dir, upload_error) = match worker {
+        let finished = match worker {
             Some(w) => {
                 let (tx, rx) = mpsc::channel();
-                let _gone = w.tx.send(Message::Finish {
+                let _gone = w.tx.send(Message::Finish(Finish {
                     exit_code,
                     error,
                     summary,
                     runtime,
+                    deadline: Instant::now() + self.finish_timeout,
                     done: tx,
-                });
-                let finished = rx
-                    .recv_timeout(timeout)
-                    .map_err(|_| Error::Timeout(timeout))??;
+                }));
+                let wait = self.finish_timeout + FINISH_MARGIN;
+                let finished = rx.recv_timeout(wait).map_err(|_| Error::Timeout(wait))??;
                 let _ = w.handle.join();
-                (finished.written, Some(w.dir), finished.upload_error)
+                Some((finished, w.dir))
             }
-            None => (0, None, None),
+            None => None,
         };
-        let dropped = self.dropped.load(Ordering::Relaxed);
+        if exit_code == 0
+            && let Some(root) = &self.auto_resume
+        {
+            crate::resume::forget(root);
+        }
+        let (rows_written, dir, summary, upload_error) = match finished {
+            Some((f, dir)) => (f.written, Some(dir), f.summary, f.upload_error),
+            None => (0, None, serde_json::Value::Null, None),
+        };
+        let upload_error = upload_error.map(|e| match &dir {
+            Some(d) => format!(
+                "{e}; every row is in the local log: upload it with `wandb sync --include-online {}`",
+                d.display()
+            ),
+            None => e,
+        });
         Ok(FinishReport {
             rows_logged: self.rows_logged.load(Ordering::Relaxed),
             rows_written,
-            dropped,
+            dropped: self.dropped.load(Ordering::Relaxed),
             step_conflicts: self.conflicts.load(Ordering::Relaxed),
             duration: self.start.elapsed(),
             dir,
+            summary,
             upload_error,
         })
     }
@@ -630,7 +469,7 @@ impl Drop for Inner {
     /// The last handle finishes the run (exit code 0) if nobody did.
     fn drop(&mut self) {
         let finished = lock(&self.state).finished;
-        if !finished && let Err(e) = self.finish(0, None, DEFAULT_TIMEOUT) {
+        if !finished && let Err(e) = self.finish(0, None) {
             tracing::warn!(error = %e, "finishing a dropped run failed");
         }
     }
@@ -638,41 +477,4 @@ impl Drop for Inner {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Values a row can be made of: `[("loss", 0.5)]`, a `Vec` of pairs, or a mapping `Value`.
-pub trait IntoRow {
-    /// The row as a mapping.
-    fn into_row(self) -> IndexMap<String, Value>;
-}
-
-impl<K: Into<String>, V: Into<Value>, const N: usize> IntoRow for [(K, V); N] {
-    fn into_row(self) -> IndexMap<String, Value> {
-        self.into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect()
-    }
-}
-
-impl<K: Into<String>, V: Into<Value>> IntoRow for Vec<(K, V)> {
-    fn into_row(self) -> IndexMap<String, Value> {
-        self.into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect()
-    }
-}
-
-impl IntoRow for IndexMap<String, Value> {
-    fn into_row(self) -> IndexMap<String, Value> {
-        self
-    }
-}
-
-impl IntoRow for Value {
-    fn into_row(self) -> IndexMap<String, Value> {
-        match self {
-            Value::Map(m) => m,
-            _ => IndexMap::new(),
-        }
-    }
 }

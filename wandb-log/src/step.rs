@@ -1,8 +1,11 @@
 //! Steps: rows for the same step merge; a row for a step below the pending one is never
 //! dropped silently, the [`StepPolicy`] decides.
 
-use indexmap::IndexMap;
 use wandb_sweep::Value;
+
+use crate::keys::KeyId;
+use crate::offline_run::unix_now;
+use crate::outbox::Batch;
 
 /// What to do with a row whose step is below the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -14,13 +17,6 @@ pub enum StepPolicy {
     Drop,
     /// Merge it into the current step.
     MergeIntoLatest,
-}
-
-/// A history row that is complete: no more values can join it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Committed {
-    pub(crate) step: u64,
-    pub(crate) values: IndexMap<String, Value>,
 }
 
 /// What happened to a logged row.
@@ -38,9 +34,12 @@ pub(crate) enum Outcome {
 #[derive(Debug, Default)]
 pub(crate) struct Steps {
     policy: StepPolicy,
-    /// The step of `pending` (or the next step when nothing is pending).
+    /// The step of the pending row (or the next step when nothing is pending).
     current: u64,
-    pending: Option<IndexMap<String, Value>>,
+    has_pending: bool,
+    pending: Vec<(KeyId, Value)>,
+    /// Per key id: 1 + its index in `pending`, or 0 when absent.
+    slot: Vec<u32>,
 }
 
 impl Steps {
@@ -48,73 +47,63 @@ impl Steps {
         Steps {
             policy,
             current: start,
-            pending: None,
+            ..Steps::default()
         }
     }
 
-    /// Logs at the next step: commits the pending row first.
-    pub(crate) fn log_next(
+    /// Logs `cells` at `step`, or at the next step (`None`), committing rows to `out`.
+    /// `cells` is left empty.
+    pub(crate) fn log(
         &mut self,
-        values: IndexMap<String, Value>,
-        out: &mut Vec<Committed>,
+        step: Option<u64>,
+        cells: &mut Vec<(KeyId, Value)>,
+        out: &mut Batch,
     ) -> Outcome {
-        let step = if self.pending.is_some() {
-            self.current + 1
-        } else {
-            self.current
-        };
-        self.log_at(step, values, out)
-    }
-
-    /// Logs at an explicit step.
-    pub(crate) fn log_at(
-        &mut self,
-        step: u64,
-        values: IndexMap<String, Value>,
-        out: &mut Vec<Committed>,
-    ) -> Outcome {
+        let step = step.unwrap_or(self.current + u64::from(self.has_pending));
         if step < self.current {
+            let current = self.current;
             return match self.policy {
-                StepPolicy::Reject => Outcome::Rejected {
-                    step,
-                    current: self.current,
-                },
-                StepPolicy::Drop => Outcome::Dropped {
-                    step,
-                    current: self.current,
-                },
-                StepPolicy::MergeIntoLatest => self.merge(self.current, values, out),
+                StepPolicy::Reject => Outcome::Rejected { step, current },
+                StepPolicy::Drop => Outcome::Dropped { step, current },
+                StepPolicy::MergeIntoLatest => self.merge(current, cells, out),
             };
         }
-        self.merge(step, values, out)
+        self.merge(step, cells, out)
     }
 
-    fn merge(
-        &mut self,
-        step: u64,
-        values: IndexMap<String, Value>,
-        out: &mut Vec<Committed>,
-    ) -> Outcome {
+    fn merge(&mut self, step: u64, cells: &mut Vec<(KeyId, Value)>, out: &mut Batch) -> Outcome {
         if step > self.current {
             self.commit(out);
             self.current = step;
         }
-        match &mut self.pending {
-            Some(row) => row.extend(values),
-            None => self.pending = Some(values),
+        self.has_pending = true;
+        for (id, value) in cells.drain(..) {
+            let i = id as usize;
+            if self.slot.len() <= i {
+                self.slot.resize(i + 1, 0);
+            }
+            match self.slot[i] {
+                0 => {
+                    self.pending.push((id, value));
+                    self.slot[i] = u32::try_from(self.pending.len()).unwrap_or(u32::MAX);
+                }
+                n => self.pending[n as usize - 1].1 = value,
+            }
         }
         Outcome::Logged(step)
     }
 
     /// Commits the pending row (at flush, finish, or when a higher step arrives).
-    pub(crate) fn commit(&mut self, out: &mut Vec<Committed>) {
-        if let Some(values) = self.pending.take() {
-            out.push(Committed {
-                step: self.current,
-                values,
-            });
-            self.current += 1;
+    pub(crate) fn commit(&mut self, out: &mut Batch) {
+        if !self.has_pending {
+            return;
         }
+        for (id, _) in &self.pending {
+            self.slot[*id as usize] = 0;
+        }
+        out.push_row(self.current, unix_now(), &mut self.pending);
+        self.has_pending = false;
+        self.current += 1;
     }
 }
 
@@ -122,37 +111,56 @@ impl Steps {
 mod tests {
     use super::*;
 
-    fn row(k: &str, v: i64) -> IndexMap<String, Value> {
-        [(k.to_owned(), Value::from(v))].into_iter().collect()
+    fn cells(pairs: &[(KeyId, i64)]) -> Vec<(KeyId, Value)> {
+        pairs.iter().map(|&(k, v)| (k, Value::from(v))).collect()
+    }
+
+    fn rows(b: &Batch) -> Vec<(u64, Vec<(KeyId, Value)>)> {
+        let mut at = 0;
+        b.rows
+            .iter()
+            .map(|r| {
+                let c = b.cells[at..at + r.cells].to_vec();
+                at += r.cells;
+                (r.step, c)
+            })
+            .collect()
     }
 
     #[test]
     fn next_steps_count_up_and_commit_on_the_next_row() {
-        let (mut s, mut out) = (Steps::new(StepPolicy::Reject, 0), Vec::new());
-        assert_eq!(s.log_next(row("a", 1), &mut out), Outcome::Logged(0));
-        assert!(out.is_empty());
-        assert_eq!(s.log_next(row("a", 2), &mut out), Outcome::Logged(1));
+        let (mut s, mut out) = (Steps::new(StepPolicy::Reject, 0), Batch::default());
         assert_eq!(
-            out,
-            [Committed {
-                step: 0,
-                values: row("a", 1)
-            }]
+            s.log(None, &mut cells(&[(0, 1)]), &mut out),
+            Outcome::Logged(0)
         );
+        assert!(out.rows.is_empty());
+        assert_eq!(
+            s.log(None, &mut cells(&[(0, 2)]), &mut out),
+            Outcome::Logged(1)
+        );
+        assert_eq!(rows(&out), [(0, cells(&[(0, 1)]))]);
         s.commit(&mut out);
-        assert_eq!(out.len(), 2);
-        assert_eq!(s.log_next(row("a", 3), &mut out), Outcome::Logged(2));
+        assert_eq!(out.rows.len(), 2);
+        assert_eq!(
+            s.log(None, &mut cells(&[(0, 3)]), &mut out),
+            Outcome::Logged(2)
+        );
     }
 
     #[test]
-    fn same_step_merges_and_higher_steps_skip_ahead() {
-        let (mut s, mut out) = (Steps::new(StepPolicy::Reject, 0), Vec::new());
-        s.log_at(5, row("a", 1), &mut out);
-        s.log_at(5, row("b", 2), &mut out);
-        s.log_at(9, row("a", 3), &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].step, 5);
-        assert_eq!(out[0].values.len(), 2);
+    fn same_step_merges_later_values_win_and_higher_steps_skip_ahead() {
+        let (mut s, mut out) = (Steps::new(StepPolicy::Reject, 0), Batch::default());
+        s.log(Some(5), &mut cells(&[(0, 1), (1, 1)]), &mut out);
+        s.log(Some(5), &mut cells(&[(1, 2), (2, 2), (2, 3)]), &mut out);
+        s.log(Some(9), &mut cells(&[(0, 3)]), &mut out);
+        assert_eq!(rows(&out), [(5, cells(&[(0, 1), (1, 2), (2, 3)]))]);
+        s.commit(&mut out);
+        assert_eq!(
+            rows(&out)[1],
+            (9, cells(&[(0, 3)])),
+            "slots are reset per row"
+        );
     }
 
     #[test]
@@ -174,15 +182,22 @@ mod tests {
             ),
             (StepPolicy::MergeIntoLatest, Outcome::Logged(5)),
         ] {
-            let (mut s, mut out) = (Steps::new(policy, 0), Vec::new());
-            s.log_at(5, row("a", 1), &mut out);
-            assert_eq!(s.log_at(3, row("b", 2), &mut out), want, "{policy:?}");
+            let (mut s, mut out) = (Steps::new(policy, 0), Batch::default());
+            s.log(Some(5), &mut cells(&[(0, 1)]), &mut out);
+            assert_eq!(
+                s.log(Some(3), &mut cells(&[(1, 2)]), &mut out),
+                want,
+                "{policy:?}"
+            );
         }
-        let (mut s, mut out) = (Steps::new(StepPolicy::Reject, 0), Vec::new());
-        s.log_at(5, row("a", 1), &mut out);
+        let (mut s, mut out) = (Steps::new(StepPolicy::Reject, 0), Batch::default());
+        s.log(Some(5), &mut cells(&[(0, 1)]), &mut out);
         s.commit(&mut out);
         assert!(
-            matches!(s.log_at(5, row("a", 1), &mut out), Outcome::Rejected { .. }),
+            matches!(
+                s.log(Some(5), &mut cells(&[(0, 1)]), &mut out),
+                Outcome::Rejected { .. }
+            ),
             "a committed step is closed"
         );
     }

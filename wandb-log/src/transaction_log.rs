@@ -42,6 +42,8 @@ pub struct LogWriter<W: Write> {
     inner: W,
     /// Bytes used in the current block.
     block_offset: usize,
+    /// The encoding buffer, reused from record to record.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> LogWriter<W> {
@@ -54,6 +56,7 @@ impl<W: Write> LogWriter<W> {
         Ok(LogWriter {
             inner,
             block_offset: FILE_HEADER.len(),
+            scratch: Vec::new(),
         })
     }
 
@@ -62,7 +65,12 @@ impl<W: Write> LogWriter<W> {
     /// # Errors
     /// The writer's I/O error.
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
-        self.write_payload(&record.encode_to_vec())
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        record.encode_raw(&mut buf);
+        let written = self.write_payload(&buf);
+        self.scratch = buf;
+        written
     }
 
     /// Appends one record's bytes, split into chunks at block boundaries.

@@ -1,113 +1,98 @@
-//! The background writer: one named thread that writes the `.wandb` log first and, for
-//! online runs, uploads through the file stream on its own current-thread runtime.
+//! The background writer: one named thread with a current-thread tokio runtime. It takes
+//! committed rows from the outbox, writes them to the `.wandb` log first and, for online
+//! runs, hands them to the [`Uploader`] whose requests run on the same runtime.
 
+use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
-use wandb_api::{Chunk, Client, FileStream, Offsets, RetryPolicy, RunUpsert, to_extended_json};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use wandb_api::{RetryPolicy, RunUpsert, to_extended_json};
 use wandb_sweep::Value;
 
 use crate::error::Error;
-use crate::offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
+use crate::history::HistoryWriter;
+use crate::metric::config_metrics;
+use crate::offline_run::{OfflineRun, RunInfo, console_line, unix_now};
+use crate::outbox::{Batch, Outbox};
 use crate::settings::{Mode, RunSettings};
-use crate::step::Committed;
+use crate::uploader::{Event, Uploader};
 
-/// Upload at least this often while rows come in.
-const UPLOAD_INTERVAL: Duration = Duration::from_secs(15);
-/// Upload as soon as this many rows are waiting.
-const UPLOAD_ROWS: usize = 5_000;
-/// Retries for a running upload: bounded, so that `finish` returns even when the server is
-/// down (the local log keeps everything for `wandb sync`).
-const ONLINE_RETRY: RetryPolicy = RetryPolicy {
-    max_retries: 4,
-    min_wait: Duration::from_millis(500),
-    max_wait: Duration::from_secs(4),
-    timeout: Duration::from_secs(10),
-};
+/// How often the writer looks at the outbox when no batch fills up.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What the logging side sends the writer.
+#[derive(Debug)]
 pub(crate) enum Message {
     /// A batch of rows is waiting in the outbox.
     Wake,
-    Flush(Sender<std::io::Result<u64>>),
-    Finish {
-        exit_code: i32,
-        /// Why the run failed: one stderr console line.
-        error: Option<String>,
-        summary: Value,
-        runtime: i32,
-        done: Sender<std::io::Result<Finished>>,
-    },
+    Flush(Sender<io::Result<u64>>),
+    Finish(Finish),
+}
+
+/// The end of the run.
+#[derive(Debug)]
+pub(crate) struct Finish {
+    pub(crate) exit_code: i32,
+    /// Why the run failed: one stderr console line.
+    pub(crate) error: Option<String>,
+    /// Explicit summary values.
+    pub(crate) summary: IndexMap<String, Value>,
+    pub(crate) runtime: i32,
+    /// When the upload must be over.
+    pub(crate) deadline: Instant,
+    pub(crate) done: Sender<io::Result<Finished>>,
 }
 
 /// What the writer reports at the end.
 #[derive(Debug)]
 pub(crate) struct Finished {
     pub(crate) written: u64,
+    pub(crate) summary: serde_json::Value,
     pub(crate) upload_error: Option<String>,
 }
 
-/// Committed rows with their timestamps, shared by the logging side and the writer.
-pub(crate) type Outbox = Arc<Mutex<Vec<(Committed, f64)>>>;
-
-/// How often the writer drains the outbox when no batch fills up.
-const DRAIN_INTERVAL: Duration = Duration::from_millis(200);
+/// How an online run reaches the server.
+#[derive(Debug)]
+pub(crate) struct Online {
+    pub(crate) api: wandb_api::Settings,
+    pub(crate) retry: RetryPolicy,
+    /// The stored state of a resumed run.
+    pub(crate) resumed: Option<wandb_api::ResumeState>,
+}
 
 /// The handle to the writer thread.
 #[derive(Debug)]
 pub(crate) struct WriterHandle {
-    pub(crate) tx: Sender<Message>,
-    pub(crate) outbox: Outbox,
+    pub(crate) tx: UnboundedSender<Message>,
     pub(crate) handle: JoinHandle<()>,
     pub(crate) dir: PathBuf,
 }
 
-/// Uploading state of an online run.
-struct Upload {
-    rt: Option<tokio::runtime::Runtime>,
-    stream: Option<FileStream>,
-    waiting: Vec<String>,
-    /// Console lines waiting (`output.log`).
-    output: Vec<String>,
-    error: Option<String>,
-    stop: Arc<AtomicBool>,
-}
-
 struct Writer {
     log: OfflineRun,
-    t0: f64,
-    written: u64,
-    failed: Option<std::io::Error>,
-    last: IndexMap<String, Value>,
-    upload: Option<Upload>,
-    outbox: Outbox,
-    since_upload: Instant,
+    history: HistoryWriter,
+    failed: Option<io::Error>,
+    upload: Option<Uploader>,
+    outbox: Arc<Outbox>,
+    spare: Batch,
 }
 
-/// Starts the writer: creates the run directory and, online, the run on the server.
+/// Starts the writer: creates the run directory and the thread (the run is created on the
+/// server from the thread: `init` never waits on the network).
 pub(crate) fn spawn(
     settings: &RunSettings,
     config: &Value,
-    api: Option<wandb_api::Settings>,
+    online: Option<Online>,
     stop: Arc<AtomicBool>,
+    outbox: Arc<Outbox>,
 ) -> Result<WriterHandle, Error> {
-    let info = RunInfo {
-        run_id: settings.run_id.clone(),
-        entity: settings.entity.clone(),
-        project: settings.project.clone(),
-        display_name: settings.name.clone(),
-        group: settings.group.clone(),
-        job_type: settings.job_type.clone(),
-        notes: settings.notes.clone(),
-        tags: settings.tags.clone(),
-        sweep_id: settings.sweep_id.clone(),
-        config: config.clone(),
-    };
+    let info = run_info(settings, config);
     let t0 = unix_now();
     #[expect(
         clippy::cast_possible_truncation,
@@ -120,60 +105,72 @@ pub(crate) fn spawn(
         OfflineRun::create(&settings.dir, &info, start)?
     };
     let dir = log.dir().to_path_buf();
-    let (tx, rx) = mpsc::channel::<Message>();
-    let stop_flag = stop;
-    let outbox: Outbox = Arc::default();
-    let shared = Arc::clone(&outbox);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (tx, rx) = unbounded_channel();
+    let upload = match online {
+        Some(o) => {
+            let mut upsert = upsert_of(&info);
+            let mut stored = wandb_api::Offsets::default();
+            if let Some(state) = &o.resumed {
+                crate::resume::continue_run(&mut upsert, state);
+                stored.history = state.history_line_count;
+                stored.events = state.events_line_count;
+                stored.output = state.log_line_count;
+            }
+            let up = Uploader::new(o.api, upsert, stop, o.retry).map_err(Error::Configuration)?;
+            Some(up.with_stored(stored))
+        }
+        None => None,
+    };
+    let writer = Writer {
+        log,
+        history: HistoryWriter::new(t0),
+        failed: None,
+        upload,
+        outbox: Arc::clone(&outbox),
+        spare: Batch::default(),
+    };
     let handle = std::thread::Builder::new()
         .name("wandb-writer".into())
         .spawn(move || {
-            // The run is created on the server from this thread: `init` never waits on the network.
-            let upload = api.map(|api| start_upload(api, &info, stop_flag));
-            let mut writer = Writer {
-                log,
-                t0,
-                written: 0,
-                failed: None,
-                last: IndexMap::new(),
-                upload,
-                outbox: shared,
-                since_upload: Instant::now(),
-            };
-            writer.run(&rx);
+            let _closed = CloseOnExit(outbox);
+            runtime.block_on(writer.run(rx));
         })?;
-    Ok(WriterHandle {
-        tx,
-        outbox,
-        handle,
-        dir,
-    })
+    Ok(WriterHandle { tx, handle, dir })
 }
 
-fn start_upload(api: wandb_api::Settings, info: &RunInfo, stop: Arc<AtomicBool>) -> Upload {
-    let failed = |rt, e: String| Upload {
-        rt,
-        stream: None,
-        waiting: Vec::new(),
-        output: Vec::new(),
-        error: Some(e),
-        stop: Arc::clone(&stop),
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => return failed(None, format!("cannot start the upload runtime: {e}")),
-    };
-    let client = match Client::builder().settings(api).retry(ONLINE_RETRY).build() {
-        Ok(c) => c,
-        Err(e) => return failed(rt, e.to_string()),
-    };
+/// Closes the outbox when the writer thread ends, however it ends.
+struct CloseOnExit(Arc<Outbox>);
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+fn run_info(settings: &RunSettings, config: &Value) -> RunInfo {
+    RunInfo {
+        run_id: settings.run_id.clone(),
+        entity: settings.entity.clone(),
+        project: settings.project.clone(),
+        display_name: settings.name.clone(),
+        group: settings.group.clone(),
+        job_type: settings.job_type.clone(),
+        notes: settings.notes.clone(),
+        tags: settings.tags.clone(),
+        sweep_id: settings.sweep_id.clone(),
+        config: config.clone(),
+    }
+}
+
+fn upsert_of(info: &RunInfo) -> RunUpsert {
     let config = match &info.config {
         Value::Map(m) => Some(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
         _ => None,
     };
-    let upsert = RunUpsert {
+    RunUpsert {
         run_id: Some(info.run_id.clone()),
         entity: info.entity.clone(),
         project: info.project.clone(),
@@ -185,171 +182,136 @@ fn start_upload(api: wandb_api::Settings, info: &RunInfo, stop: Arc<AtomicBool>)
         sweep: info.sweep_id.clone(),
         config,
         ..RunUpsert::default()
-    };
-    let Some(runtime) = &rt else {
-        return failed(rt, "no runtime".into());
-    };
-    let (stream, error) = match runtime.block_on(client.upsert_run(&upsert)) {
-        Ok(run) => {
-            let offsets = Offsets {
-                history: run.history_line_count,
-                ..Offsets::default()
-            };
-            (
-                Some(
-                    FileStream::new(client, &run.entity, &run.project, &run.run_id, offsets)
-                        .with_retry(ONLINE_RETRY),
-                ),
-                None,
-            )
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot create the run on W&B; logging locally only");
-            (None, Some(e.to_string()))
-        }
-    };
-    Upload {
-        rt,
-        stream,
-        waiting: Vec::new(),
-        output: Vec::new(),
-        error,
-        stop,
     }
 }
 
+/// What woke the writer.
+enum Wakeup {
+    Message(Option<Message>),
+    Upload(Event),
+    Tick,
+}
+
 impl Writer {
-    fn run(&mut self, rx: &Receiver<Message>) {
+    async fn run(mut self, mut rx: UnboundedReceiver<Message>) {
         loop {
-            let message = rx.recv_timeout(DRAIN_INTERVAL);
-            self.drain();
-            match message {
-                Ok(Message::Wake) => {}
-                Ok(Message::Flush(done)) => {
-                    self.send(None, None);
-                    let result = match self.failed.take() {
-                        Some(e) => Err(e),
-                        None => self.log.flush().map(|()| self.written),
-                    };
-                    let _ = done.send(result);
+            let mut flight = self.upload.as_mut().and_then(Uploader::take_flight);
+            let wakeup = {
+                let upload = async {
+                    match flight.as_mut() {
+                        Some(f) => f.await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    m = rx.recv() => Wakeup::Message(m),
+                    e = upload => Wakeup::Upload(e),
+                    () = tokio::time::sleep(DRAIN_INTERVAL) => Wakeup::Tick,
                 }
-                Ok(Message::Finish {
-                    exit_code,
-                    error,
-                    summary,
-                    runtime,
-                    done,
-                }) => {
-                    let _ = done.send(self.finish(exit_code, error, summary, runtime));
+            };
+            if matches!(wakeup, Wakeup::Upload(_)) {
+                flight = None;
+            }
+            if let Some(up) = &mut self.upload {
+                up.put_flight(flight);
+            }
+            self.drain();
+            match wakeup {
+                Wakeup::Message(Some(Message::Finish(finish))) => {
+                    let done = finish.done.clone();
+                    let _gone = done.send(self.finish(finish).await);
                     return;
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.since_upload.elapsed() >= UPLOAD_INTERVAL {
-                        self.send(None, None);
+                Wakeup::Message(None) => return,
+                Wakeup::Message(Some(Message::Flush(done))) => {
+                    let _gone = done.send(self.flush());
+                }
+                Wakeup::Upload(event) => {
+                    if let Some(up) = &mut self.upload {
+                        up.on_event(event, Instant::now());
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return,
+                Wakeup::Message(Some(Message::Wake)) | Wakeup::Tick => {}
+            }
+            if let Some(up) = &mut self.upload {
+                up.start_due(Instant::now(), false);
             }
         }
     }
 
-    /// Takes every row waiting in the outbox.
+    /// Writes every row waiting in the outbox.
     fn drain(&mut self) {
-        let rows = std::mem::take(
-            &mut *self
-                .outbox
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        if !rows.is_empty() {
-            self.rows(rows);
+        self.outbox.take(&mut self.spare);
+        if self.spare.is_empty() {
+            return;
         }
-    }
-
-    fn rows(&mut self, rows: Vec<(Committed, f64)>) {
-        for (row, ts) in rows {
-            let step = i64::try_from(row.step).unwrap_or(i64::MAX);
-            let values = Value::Map(row.values);
-            match self.log.history(step, &values, ts - self.t0, ts) {
-                Ok(()) => self.written += 1,
-                Err(e) => self.failed = Some(e),
-            }
-            if let Some(up) = &mut self.upload {
-                up.waiting
-                    .push(history_row(step, &values, ts - self.t0, ts));
-            }
-            if let Value::Map(m) = values {
-                self.last.extend(m);
-            }
+        let defined = self.history.learn(&mut self.spare);
+        for def in &defined {
+            self.keep(|w| w.log.metric(def.record()));
         }
-        if self
-            .upload
-            .as_ref()
-            .is_some_and(|u| u.waiting.len() >= UPLOAD_ROWS)
+        if !defined.is_empty()
+            && let Some(up) = &mut self.upload
         {
-            self.send(None, None);
+            up.set_metrics(config_metrics(self.history.definitions()));
+        }
+        let Writer {
+            log,
+            history,
+            failed,
+            upload,
+            spare,
+            ..
+        } = self;
+        if let Err(e) = history.write(spare, log, upload.as_mut()) {
+            *failed = Some(e);
         }
     }
 
-    /// The local log first: summary and exit record, then the final upload.
-    fn finish(
-        &mut self,
-        exit_code: i32,
-        error: Option<String>,
-        summary: Value,
-        runtime: i32,
-    ) -> std::io::Result<Finished> {
-        if let Some(message) = error {
-            let now = unix_now();
-            self.log.output(true, &message, now)?;
-            if let Some(up) = &mut self.upload {
-                up.output.push(console_line(true, &message, now));
-            }
+    /// Runs a local write, keeping its first error for the next flush or finish.
+    fn keep(&mut self, write: impl FnOnce(&mut Self) -> io::Result<()>) {
+        if let Err(e) = write(self)
+            && self.failed.is_none()
+        {
+            self.failed = Some(e);
         }
-        if let Value::Map(explicit) = summary {
-            self.last.extend(explicit);
-        }
-        let summary = Value::Map(self.last.clone());
-        self.log.summary(&summary)?;
-        self.log.exit(exit_code, runtime)?;
+    }
+
+    fn flush(&mut self) -> io::Result<u64> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        self.send(Some(to_extended_json(&summary)), Some(exit_code));
-        Ok(Finished {
-            written: self.written,
-            upload_error: self.upload.as_mut().and_then(|u| u.error.take()),
-        })
+        self.log.flush()?;
+        Ok(self.history.written())
     }
 
-    /// Sends the waiting rows (and the summary and exit code at the end) through the file
-    /// stream. After a failure the stream is given up; the local log has everything.
-    fn send(&mut self, summary: Option<String>, exit_code: Option<i32>) {
-        let Some(up) = &mut self.upload else { return };
-        let (Some(rt), Some(stream)) = (&up.rt, &mut up.stream) else {
-            return;
-        };
-        if up.waiting.is_empty() && summary.is_none() && exit_code.is_none() {
-            return;
-        }
-        let chunk = Chunk {
-            history: std::mem::take(&mut up.waiting),
-            output: std::mem::take(&mut up.output),
-            summary,
-            exit_code,
-            ..Chunk::default()
-        };
-        match rt.block_on(stream.send(&chunk)) {
-            Ok(response) => {
-                if response.stopped {
-                    up.stop.store(true, Ordering::Relaxed);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "upload failed; the run stays in its local log for `wandb sync`");
-                up.error = Some(e.to_string());
-                up.stream = None;
+    /// The local log first (console line, summary, exit record), then the last upload.
+    async fn finish(&mut self, f: Finish) -> io::Result<Finished> {
+        let now = unix_now();
+        if let Some(message) = &f.error {
+            self.keep(|w| w.log.output(true, message, now));
+            if let Some(up) = &mut self.upload {
+                up.push_output(console_line(true, message, now));
             }
         }
+        let mut summary = self.history.summary();
+        summary.extend(f.summary);
+        let summary = Value::Map(summary);
+        self.keep(|w| w.log.summary(&summary));
+        self.keep(|w| w.log.exit(f.exit_code, f.runtime));
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let upload_error = match &mut self.upload {
+            Some(up) => {
+                up.finish(to_extended_json(&summary), f.exit_code, f.deadline)
+                    .await
+            }
+            None => None,
+        };
+        Ok(Finished {
+            written: self.history.written(),
+            summary: summary.to_json(),
+            upload_error,
+        })
     }
 }

@@ -156,6 +156,13 @@ async fn a_server_that_is_down_leaves_everything_local() {
     let e = env(&format!("http://127.0.0.1:{port}"), &dir, "onl1ne01");
     let report = tokio::task::spawn_blocking(move || {
         let run = Run::builder()
+            .finish_timeout(Duration::from_secs(3))
+            .upload_retry(wandb_api::RetryPolicy {
+                max_retries: 1,
+                min_wait: Duration::from_millis(10),
+                max_wait: Duration::from_millis(50),
+                timeout: Duration::from_secs(1),
+            })
             .init_with(|k| e.get(k).cloned())
             .expect("init never waits on the network");
         for i in 0..5 {
@@ -169,7 +176,7 @@ async fn a_server_that_is_down_leaves_everything_local() {
         report
             .upload_error
             .as_deref()
-            .is_some_and(|e| e.contains("cannot reach")),
+            .is_some_and(|e| e.contains("cannot reach") && e.contains("wandb sync")),
         "{:?}",
         report.upload_error
     );
@@ -189,6 +196,11 @@ async fn a_stop_request_reaches_should_stop() {
         assert!(!run.should_stop());
         run.log([("loss", 1.0)]).expect("log");
         run.flush(Duration::from_secs(30)).expect("flush");
+        // The upload runs beside the logging; the answer arrives within a few requests.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !run.should_stop() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let stopped = run.should_stop();
         run.finish(1).expect("finish");
         stopped
@@ -196,5 +208,43 @@ async fn a_stop_request_reaches_should_stop() {
     .await
     .expect("join");
     assert!(stopped);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metric_definitions_reach_the_run_config() {
+    let server = server(json!({})).await;
+    let dir = tmp("metric");
+    let e = env(&server.uri(), &dir, "onl1ne01");
+    let report = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        run.define_metric(wandb_log::MetricDefinition::new("val/*").step_metric("epoch"))
+            .expect("define");
+        run.log([("epoch", 1.0), ("val/loss", 0.5)]).expect("log");
+        run.finish(0).expect("finish")
+    })
+    .await
+    .expect("join");
+    assert_eq!(report.upload_error, None);
+    let configs: Vec<Value> = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|b| b["operationName"] == "UpsertBucket")
+        .filter_map(|b| serde_json::from_str(b["variables"]["config"].as_str()?).ok())
+        .collect();
+    let m = configs
+        .iter()
+        .map(|c: &Value| c["_wandb"]["value"]["m"].clone())
+        .find(|m| m.as_array().is_some_and(|a| !a.is_empty()))
+        .expect("an upsert with _wandb.m");
+    assert_eq!(
+        m,
+        json!([{"1": "epoch"}, {"2": "val/*", "5": 1, "6": [1, 3]}])
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

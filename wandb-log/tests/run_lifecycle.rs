@@ -310,3 +310,122 @@ fn controllers_can_stop_a_run_and_read_its_watched_metric() {
     assert!(run.should_stop(), "a stop request reaches every handle");
     run.finish(0).expect("finish");
 }
+
+#[test]
+fn define_metric_sets_axes_summaries_and_is_recorded_for_sync() {
+    use wandb_log::{Aggregation, Goal, MetricDefinition};
+    let tmp = TempDir::new("metric");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    run.define_metric(
+        MetricDefinition::new("val/*")
+            .step_metric("epoch")
+            .summary(Aggregation::Min)
+            .summary(Aggregation::Mean)
+            .summary(Aggregation::Best)
+            .goal(Goal::Minimize),
+    )
+    .expect("glob");
+    run.define_metric(MetricDefinition::new("lr").summary(Aggregation::None))
+        .expect("none");
+    run.define_metric(MetricDefinition::new("acc").summary(Aggregation::First))
+        .expect("first");
+    let err = run
+        .define_metric(MetricDefinition::new("acc").summary(Aggregation::Best))
+        .expect_err("best without a goal");
+    assert!(err.to_string().contains("goal"), "{err}");
+    run.log([("epoch", 1.0), ("val/loss", 0.8), ("lr", 0.1), ("acc", 0.5)])
+        .expect("log");
+    run.log([("val/loss", 0.2), ("acc", 0.7)]).expect("log");
+    run.log([("epoch", 2.0), ("val/loss", 0.5)]).expect("log");
+    let report = run.finish(0).expect("finish");
+    let s = &report.summary;
+    assert_eq!(
+        s["val/loss"],
+        serde_json::json!({"min": 0.2, "mean": 0.5, "best": 0.2})
+    );
+    assert_eq!(s["acc"], serde_json::json!({"first": 0.5}));
+    assert!(
+        s.get("lr").is_none(),
+        "summary none leaves the key out: {s}"
+    );
+    assert_eq!(
+        (s["epoch"].clone(), s["_step"].clone()),
+        (2.0.into(), 2.into())
+    );
+
+    let recs = records(&report.dir.expect("dir"), run.id());
+    let rows = history(&recs);
+    assert_eq!(
+        rows[1]["epoch"], "1.0",
+        "step sync adds the last epoch to a val row"
+    );
+    let metrics: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            RecordType::Metric(m) => {
+                Some((m.name.clone(), m.glob_name.clone(), m.step_metric.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            (String::new(), "val/*".into(), "epoch".into()),
+            ("lr".into(), String::new(), String::new()),
+            ("acc".into(), String::new(), String::new()),
+        ]
+    );
+    let summary: HashMap<String, String> = recs
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            RecordType::Summary(s) if s.update.iter().any(|i| i.key == "val/loss") => Some(
+                s.update
+                    .iter()
+                    .map(|i| (i.key.clone(), i.value_json.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .expect("a summary record for sync");
+    assert_eq!(summary["val/loss"], r#"{"min":0.2,"mean":0.5,"best":0.2}"#);
+}
+
+#[test]
+fn many_rows_from_many_threads_arrive_in_order_with_bounded_queueing() {
+    let tmp = TempDir::new("many");
+    let run = offline(&tmp)
+        .step_policy(StepPolicy::MergeIntoLatest)
+        .init_with(|_| None)
+        .expect("init");
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let run = run.clone();
+            std::thread::spawn(move || {
+                for i in 0..20_000_u32 {
+                    let key = format!("t{t}");
+                    run.log_at(u64::from(i), [(key.as_str(), f64::from(i))])
+                        .expect("log");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let report = run.finish(0).expect("finish");
+    let rows = history(&records(&report.dir.expect("dir"), run.id()));
+    assert_eq!(report.rows_written as usize, rows.len());
+    let steps: Vec<u64> = rows
+        .iter()
+        .map(|r| r["_step"].parse().expect("step"))
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "steps only go up");
+    assert_eq!(steps.last(), Some(&19_999));
+    let values: usize = rows.iter().map(|r| r.len() - 3).sum();
+    assert!(
+        values >= 20_000,
+        "every row's values were kept or merged: {values}"
+    );
+}

@@ -209,6 +209,35 @@ impl From<f64> for Value {
     }
 }
 
+impl From<f32> for Value {
+    /// The float's shortest decimal form (so `0.1f32` stays `0.1`, not `0.10000000149…`).
+    fn from(v: f32) -> Self {
+        let widened = v.to_string().parse().unwrap_or(f64::from(v));
+        Value::Number(Number::Float(widened))
+    }
+}
+
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Number(Number::Int(i64::from(v)))
+    }
+}
+
+impl From<u64> for Value {
+    /// An integer; above `i64::MAX`, the nearest float.
+    #[expect(clippy::cast_precision_loss, reason = "only beyond i64::MAX")]
+    fn from(v: u64) -> Self {
+        i64::try_from(v).map_or(Value::Number(Number::Float(v as f64)), Value::from)
+    }
+}
+
+impl From<usize> for Value {
+    /// An integer; above `i64::MAX`, the nearest float.
+    fn from(v: usize) -> Self {
+        Value::from(v as u64)
+    }
+}
+
 impl From<bool> for Value {
     fn from(v: bool) -> Self {
         Value::Bool(v)

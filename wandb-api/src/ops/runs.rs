@@ -61,28 +61,33 @@ pub struct UpsertedRun {
 }
 
 /// A run config as W&B stores it: `{key: {value: v}}`, plus `_wandb.t` (the telemetry that
-/// marks a run as started by a real client, so that it can be resumed).
+/// marks a run as started by a real client, so that it can be resumed) and `_wandb.m` (the
+/// metric definitions). A `_wandb` object in `config` adds to these (e.g. its `m`).
 ///
 /// ```
 /// let mut c = serde_json::Map::new();
 /// c.insert("lr".into(), serde_json::json!(0.01));
+/// c.insert("_wandb".into(), serde_json::json!({"m": [{"1": "epoch"}]}));
 /// let text = wandb_api::config_json(&c);
 /// let v: serde_json::Value = serde_json::from_str(&text).unwrap();
 /// assert_eq!(v["lr"]["value"], 0.01);
 /// assert!(v["_wandb"]["value"]["t"].is_object());
+/// assert_eq!(v["_wandb"]["value"]["m"][0]["1"], "epoch");
 /// ```
 #[must_use]
 pub fn config_json(config: &Map<String, Json>) -> String {
     let mut out: Map<String, Json> = config
         .iter()
+        .filter(|(k, _)| *k != "_wandb")
         .map(|(k, v)| (k.clone(), json!({ "value": v })))
         .collect();
     let version = env!("CARGO_PKG_VERSION");
     let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
-    out.insert(
-        "_wandb".into(),
-        json!({ "value": { "cli_version": version, "t": { "5": version, "12": version, "13": platform }, "m": [] } }),
-    );
+    let mut wandb = json!({ "cli_version": version, "t": { "5": version, "12": version, "13": platform }, "m": [] });
+    if let (Some(Json::Object(extra)), Json::Object(w)) = (config.get("_wandb"), &mut wandb) {
+        w.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    out.insert("_wandb".into(), json!({ "value": wandb }));
     Json::Object(out).to_string()
 }
 

@@ -1,0 +1,41 @@
+"""A W&B stand-in that accepts everything at once, on 127.0.0.1: measures the client's own
+upload cost (openwandb's ingestion, about 3,300 rows/s here, would dominate otherwise).
+
+    python3 scripts/sink-server.py PORT   # then WANDB_BASE_URL=http://127.0.0.1:PORT
+Prints one line per file-stream request to stderr: lines received, complete flag.
+"""
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BUCKET = {"data": {"upsertBucket": {"inserted": True, "bucket": {
+    "id": "UnVuOjE=", "name": None, "displayName": None, "description": None, "config": None,
+    "sweepName": None, "historyLineCount": 0,
+    "project": {"id": "UHJvamVjdDox", "name": "sink", "entity": {"id": "RW50aXR5OjE=", "name": "sink"}}}}}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.endswith("/file_stream"):
+            req = json.loads(body)
+            lines = sum(len(f.get("content", [])) for f in req.get("files", {}).values())
+            print(f"file_stream lines={lines} complete={req.get('complete', False)}", file=sys.stderr)
+            reply = {}
+        else:
+            query = json.loads(body)
+            reply = dict(BUCKET)
+            name = query.get("variables", {}).get("name")
+            reply["data"]["upsertBucket"]["bucket"]["name"] = name
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

@@ -1,0 +1,98 @@
+//! What a row can be made of: [`IntoRow`] writes its values through a [`RowWriter`].
+
+use indexmap::IndexMap;
+use wandb_sweep::Value;
+
+use crate::keys::{KeyId, Keys};
+
+/// A row being logged: values by key, written without allocating key strings.
+#[derive(Debug)]
+pub struct RowWriter<'a> {
+    keys: &'a mut Keys,
+    cells: &'a mut Vec<(KeyId, Value)>,
+}
+
+impl<'a> RowWriter<'a> {
+    pub(crate) fn new(keys: &'a mut Keys, cells: &'a mut Vec<(KeyId, Value)>) -> Self {
+        RowWriter { keys, cells }
+    }
+
+    /// Adds `key: value` to the row (a later value for the same key wins).
+    pub fn push(&mut self, key: &str, value: impl Into<Value>) {
+        let id = self.keys.id(key);
+        self.cells.push((id, value.into()));
+    }
+}
+
+/// Values a row can be made of: `[("loss", 0.5)]`, a slice or `Vec` of pairs, an
+/// `IndexMap<String, Value>`, a mapping [`Value`] or a JSON object.
+///
+/// ```
+/// use wandb_log::{IntoRow, Mode, Run, RowWriter};
+/// struct Metrics { loss: f64, acc: f64 }
+/// impl IntoRow for &Metrics {
+///     fn write_row(self, row: &mut RowWriter<'_>) {
+///         row.push("loss", self.loss);
+///         row.push("acc", self.acc);
+///     }
+/// }
+/// let run = Run::builder().mode(Mode::Disabled).init()?;
+/// run.log(&Metrics { loss: 0.5, acc: 0.9 })?;
+/// # Ok::<(), wandb_log::Error>(())
+/// ```
+pub trait IntoRow {
+    /// Writes the row's values.
+    fn write_row(self, row: &mut RowWriter<'_>);
+}
+
+impl<K: AsRef<str>, V: Into<Value>, const N: usize> IntoRow for [(K, V); N] {
+    fn write_row(self, row: &mut RowWriter<'_>) {
+        for (k, v) in self {
+            row.push(k.as_ref(), v);
+        }
+    }
+}
+
+impl<K: AsRef<str>, V: Into<Value>> IntoRow for Vec<(K, V)> {
+    fn write_row(self, row: &mut RowWriter<'_>) {
+        for (k, v) in self {
+            row.push(k.as_ref(), v);
+        }
+    }
+}
+
+impl<K: AsRef<str>, V: Into<Value> + Clone> IntoRow for &[(K, V)] {
+    fn write_row(self, row: &mut RowWriter<'_>) {
+        for (k, v) in self {
+            row.push(k.as_ref(), v.clone());
+        }
+    }
+}
+
+impl IntoRow for IndexMap<String, Value> {
+    fn write_row(self, row: &mut RowWriter<'_>) {
+        for (k, v) in self {
+            row.push(&k, v);
+        }
+    }
+}
+
+impl IntoRow for Value {
+    /// A mapping's entries; other values make an empty row.
+    fn write_row(self, row: &mut RowWriter<'_>) {
+        if let Value::Map(m) = self {
+            m.write_row(row);
+        }
+    }
+}
+
+impl IntoRow for serde_json::Value {
+    /// An object's entries; other values make an empty row.
+    fn write_row(self, row: &mut RowWriter<'_>) {
+        if let serde_json::Value::Object(m) = self {
+            for (k, v) in m {
+                row.push(&k, serde_json::from_value::<Value>(v).unwrap_or_default());
+            }
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Building a run: explicit values first, then `WANDB_*` variables; a sweep's parameters
+//! (from the agent's `WANDB_SWEEP_PARAM_PATH`) over the code's config.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use wandb_api::ResumeState;
+use wandb_sweep::Value;
+
+use crate::error::Error;
+use crate::resume::{self, Resume};
+use crate::run::Run;
+use crate::settings::{Mode, RunSettings, new_run_id};
+use crate::step::StepPolicy;
+use crate::uploader::REQUEST_RETRY;
+use crate::writer::Online;
+
+/// How long `finish` waits by default.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a run starts with.
+#[derive(Debug)]
+pub(crate) struct Start {
+    pub(crate) settings: RunSettings,
+    pub(crate) config: Value,
+    pub(crate) policy: StepPolicy,
+    pub(crate) online: Option<Online>,
+    pub(crate) watch: Option<String>,
+    pub(crate) finish_timeout: Duration,
+    /// The server's state of a resumed run.
+    pub(crate) resumed: Option<ResumeState>,
+    /// Where `Resume::Auto` remembers the run id.
+    pub(crate) auto_resume: Option<PathBuf>,
+}
+
+/// Builds a [`Run`]; every unset field falls back to its `WANDB_*` variable.
+#[derive(Debug, Clone, Default)]
+pub struct RunBuilder {
+    project: Option<String>,
+    entity: Option<String>,
+    name: Option<String>,
+    notes: Option<String>,
+    tags: Option<Vec<String>>,
+    group: Option<String>,
+    job_type: Option<String>,
+    id: Option<String>,
+    mode: Option<Mode>,
+    dir: Option<PathBuf>,
+    config: Option<serde_json::Value>,
+    policy: StepPolicy,
+    sweep_id: Option<String>,
+    api: Option<wandb_api::Settings>,
+    watch: Option<String>,
+    upload_retry: Option<wandb_api::RetryPolicy>,
+    finish_timeout: Option<Duration>,
+    resume: Option<Resume>,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta] $name:ident),*) => {$(
+        #[$doc]
+        #[must_use]
+        pub fn $name(mut self, value: impl Into<String>) -> Self {
+            self.$name = Some(value.into());
+            self
+        }
+    )*};
+}
+
+impl RunBuilder {
+    setter!(
+        /// The project (else `WANDB_PROJECT`).
+        project,
+        /// The entity (else `WANDB_ENTITY`).
+        entity,
+        /// The display name (else `WANDB_NAME`).
+        name,
+        /// Notes (else `WANDB_NOTES`).
+        notes,
+        /// The group (else `WANDB_RUN_GROUP`).
+        group,
+        /// The job type (else `WANDB_JOB_TYPE`).
+        job_type,
+        /// The run id (else `WANDB_RUN_ID`, else a fresh 8-character id).
+        id,
+        /// The sweep the run belongs to (else `WANDB_SWEEP_ID`).
+        sweep_id
+    );
+
+    /// The backend of an online run (else `WANDB_BASE_URL`, `WANDB_API_KEY`, the settings
+    /// file and netrc, as [`wandb_api::Settings::builder`] resolves them).
+    #[must_use]
+    pub fn api(mut self, settings: wandb_api::Settings) -> Self {
+        self.api = Some(settings);
+        self
+    }
+
+    /// The retry policy of each upload request of an online run (default: 4 retries, 0.5 s
+    /// to 4 s apart, 10 s per attempt). A request that still fails is retried later
+    /// with the rows that joined it; nothing is dropped.
+    #[must_use]
+    pub fn upload_retry(mut self, policy: wandb_api::RetryPolicy) -> Self {
+        self.upload_retry = Some(policy);
+        self
+    }
+
+    /// How long [`Run::finish`] waits for the writer (and, online, for the last upload)
+    /// before it returns with everything kept in the local log (default 30 s).
+    #[must_use]
+    pub fn finish_timeout(mut self, timeout: Duration) -> Self {
+        self.finish_timeout = Some(timeout);
+        self
+    }
+
+    /// Resumes an existing online run (else `WANDB_RESUME`): `init` then asks the server
+    /// (the only case in which it waits on the network), and the run continues at the
+    /// step and file-stream offsets after the stored ones. Offline runs ignore it.
+    #[must_use]
+    pub fn resume(mut self, resume: Resume) -> Self {
+        self.resume = Some(resume);
+        self
+    }
+
+    /// Keeps the `(step, value)` history of one numeric metric in memory, for controllers
+    /// that decide on it (hyperband, bayes): read it with [`Run::watched`].
+    #[must_use]
+    pub fn watch_metric(mut self, key: impl Into<String>) -> Self {
+        self.watch = Some(key.into());
+        self
+    }
+
+    /// Tags (else `WANDB_TAGS`, comma-separated).
+    #[must_use]
+    pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
+        self.tags = Some(tags.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Online, offline or disabled (else `WANDB_MODE`, else online).
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The directory that holds `wandb/` (else `WANDB_DIR`, else the current directory).
+    #[must_use]
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The config: any `Serialize` value that is a mapping. A sweep's parameters (from
+    /// `WANDB_SWEEP_PARAM_PATH`) override its keys.
+    #[must_use]
+    pub fn config<T: Serialize>(mut self, config: &T) -> Self {
+        self.config = serde_json::to_value(config).ok();
+        self
+    }
+
+    /// What to do with rows for a step below the current one (default: reject).
+    #[must_use]
+    pub fn step_policy(mut self, policy: StepPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Starts the run (reading the process environment).
+    ///
+    /// # Errors
+    /// [`Error::OnlineNotAvailable`] in online mode, [`Error::Configuration`] for a bad
+    /// `WANDB_MODE`, I/O errors creating the run directory.
+    pub fn init(self) -> Result<Run, Error> {
+        self.init_with(|k| std::env::var(k).ok())
+    }
+
+    /// Starts the run with an environment given as a function (for tests and embedding).
+    ///
+    /// # Errors
+    /// As [`RunBuilder::init`].
+    pub fn init_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Run, Error> {
+        let (policy, watch, explicit_api) = (self.policy, self.watch.clone(), self.api.clone());
+        let retry = self.upload_retry.unwrap_or(REQUEST_RETRY);
+        let finish_timeout = self.finish_timeout.unwrap_or(FINISH_TIMEOUT);
+        let id_given =
+            self.id.is_some() || env("WANDB_RUN_ID").is_some_and(|v| !v.trim().is_empty());
+        let resume = match (
+            self.resume,
+            env("WANDB_RESUME").filter(|v| !v.trim().is_empty()),
+        ) {
+            (Some(r), _) => Some(r),
+            (None, Some(text)) => Some(Resume::parse(&text)?),
+            (None, None) => None,
+        };
+        let (mut settings, config) = self.resolve(&env)?;
+        let api = match (settings.mode, explicit_api) {
+            (Mode::Online, Some(api)) => Some(api),
+            (Mode::Online, None) => Some(api_settings(&settings, &env)?),
+            _ => None,
+        };
+        let (mut resumed, mut auto_resume) = (None, None);
+        if let (Some(mode), Some(api)) = (resume, &api) {
+            if mode == Resume::Auto {
+                if !id_given && let Some(id) = resume::remembered_id(&settings.dir) {
+                    settings.run_id = id;
+                }
+                resume::remember(&settings.dir, &settings.run_id)?;
+                auto_resume = Some(settings.dir.clone());
+            }
+            resumed = resume::check(api, mode, &settings.run_id)?;
+        }
+        Run::start(Start {
+            settings,
+            config,
+            policy,
+            online: api.map(|api| Online {
+                api,
+                retry,
+                resumed: resumed.clone(),
+            }),
+            watch,
+            finish_timeout,
+            resumed,
+            auto_resume,
+        })
+    }
+
+    fn resolve(self, env: &impl Fn(&str) -> Option<String>) -> Result<(RunSettings, Value), Error> {
+        let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let mode = match (self.mode, var("WANDB_MODE")) {
+            (Some(m), _) => m,
+            (None, Some(text)) => Mode::parse(&text)?,
+            (None, None) => Mode::Online,
+        };
+        let settings = RunSettings {
+            mode,
+            run_id: self
+                .id
+                .or_else(|| var("WANDB_RUN_ID"))
+                .unwrap_or_else(new_run_id),
+            project: self.project.or_else(|| var("WANDB_PROJECT")),
+            entity: self.entity.or_else(|| var("WANDB_ENTITY")),
+            name: self.name.or_else(|| var("WANDB_NAME")),
+            notes: self.notes.or_else(|| var("WANDB_NOTES")),
+            tags: self
+                .tags
+                .or_else(|| {
+                    var("WANDB_TAGS").map(|t| {
+                        t.split(',')
+                            .map(|s| s.trim().to_owned())
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    })
+                })
+                .unwrap_or_default(),
+            group: self.group.or_else(|| var("WANDB_RUN_GROUP")),
+            job_type: self.job_type.or_else(|| var("WANDB_JOB_TYPE")),
+            dir: self
+                .dir
+                .or_else(|| var("WANDB_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(".")),
+            sweep_id: self.sweep_id.or_else(|| var("WANDB_SWEEP_ID")),
+            sweep_param_path: var("WANDB_SWEEP_PARAM_PATH").map(PathBuf::from),
+        };
+        let mut config: Value = match self.config {
+            Some(json) => serde_json::from_value(json).map_err(|e| Error::Config {
+                path: String::new(),
+                message: e.to_string(),
+            })?,
+            None => Value::Map(IndexMap::new()),
+        };
+        if let Some(path) = &settings.sweep_param_path {
+            merge_sweep_params(&mut config, path)?;
+        }
+        Ok((settings, config))
+    }
+}
+
+/// The backend settings of an online run (base URL and key from `WANDB_*`, settings file, netrc).
+fn api_settings(
+    settings: &RunSettings,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<wandb_api::Settings, Error> {
+    let mut b = wandb_api::Settings::builder();
+    if let Some(e) = &settings.entity {
+        b = b.entity(e.clone());
+    }
+    if let Some(p) = &settings.project {
+        b = b.project(p.clone());
+    }
+    let home = env("HOME")
+        .or_else(|| env("USERPROFILE"))
+        .map(PathBuf::from);
+    b.resolve_with(env, home.as_deref())
+        .map_err(|e| Error::Configuration(e.to_string()))
+}
+
+/// Merges the agent's `config-<run>.yaml` (`{param: {value: v}}`, `wandb_version` skipped)
+/// over the config: sweep values win.
+fn merge_sweep_params(config: &mut Value, path: &Path) -> Result<(), Error> {
+    let text = std::fs::read_to_string(path)?;
+    let doc = wandb_sweep::parse_value(&text).map_err(|message| Error::Config {
+        path: path.display().to_string(),
+        message,
+    })?;
+    let (Value::Map(target), Value::Map(params)) = (config, doc) else {
+        return Ok(());
+    };
+    for (key, v) in params {
+        if key == "wandb_version" {
+            continue;
+        }
+        let value = match v {
+            Value::Map(mut m) if m.contains_key("value") => {
+                m.shift_remove("value").unwrap_or_default()
+            }
+            other => other,
+        };
+        target.insert(key, value);
+    }
+    Ok(())
+}
