@@ -88,4 +88,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// W&B refused or failed a request (the message says what to do).
+    #[error(transparent)]
+    Api(#[from] wandb_api::Error),
 }

@@ -4,6 +4,12 @@
 //! [`LocalSweep`], a sweep controller that runs grid, random and bayes sweeps with hyperband
 //! on this machine, no server needed (see [`local_sweep`]).
 //!
+//! Sweeps: [`agent::Agent`] runs a W&B sweep's trials as closures in this process, each with a
+//! [`Run`] attached to the sweep; [`agent::AgentSession`] and [`agent::TrialLaunch`] serve agents
+//! that run trials as programs (`wandb-rs agent`); [`TrialProcess`] is the child-process
+//! handling (argv, environment, SIGTERM then SIGKILL, output tail) for any controller, and
+//! [`StdoutMetrics`] reads metrics from the output of programs that do not use W&B.
+//!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
 //! use wandb_sweep::Value;
@@ -22,6 +28,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod agent;
 mod error;
 mod history;
 mod history_record;
@@ -36,6 +43,7 @@ mod row;
 mod run;
 mod run_builder;
 mod settings;
+mod stdout_metrics;
 mod step;
 mod summary;
 mod transaction_log;
@@ -52,6 +60,7 @@ pub use row::{IntoRow, RowWriter};
 pub use run::{FinishReport, Run};
 pub use run_builder::RunBuilder;
 pub use settings::Mode;
+pub use stdout_metrics::StdoutMetrics;
 pub use step::StepPolicy;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
 pub use trial_process::{OutputLine, OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};

@@ -9,12 +9,12 @@
 //! use std::time::Duration;
 //! use wandb_log::{TrialCommand, TrialProcess};
 //! let mut trial = TrialProcess::spawn(
-//!     &TrialCommand::new(["sh", "-c", "echo \"lr=$LR\"; echo oops >&2; exit 3"]).env("LR", "0.1"),
+//!     &TrialCommand::new(["sh", "-c", "echo \"lr=$LR\"; echo diverged; exit 3"]).env("LR", "0.1"),
 //! )?;
 //! let exit = trial.wait()?;
 //! assert_eq!(exit.code(), Some(3));
 //! assert!(!exit.success());
-//! assert_eq!(trial.output_tail().text(), "lr=0.1\noops");
+//! assert_eq!(trial.output_tail().text(), "lr=0.1\ndiverged");
 //! # }
 //! # Ok::<(), wandb_log::Error>(())
 //! ```
@@ -196,7 +196,9 @@ pub struct OutputLine {
     pub text: String,
 }
 
-/// The last lines of a child's output, stdout and stderr interleaved in arrival order.
+/// The last lines of a child's output, stdout and stderr interleaved in the order the
+/// reader threads got them (each stream's own order is kept; across streams it is only
+/// approximately the order of writing).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputTail {
     /// The lines, oldest first.

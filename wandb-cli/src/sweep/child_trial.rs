@@ -4,6 +4,8 @@
 //! SIGTERM, then SIGKILL.
 
 use std::collections::VecDeque;
+
+use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -129,26 +131,22 @@ fn wait(child: &mut TrialProcess, probe: &ChildLog) -> Result<TrialExit, wandb_l
     }
 }
 
-/// The agent's parameter file: `wandb_version: 1`, then `name: {value: v}` per parameter
-/// (values as JSON, which YAML reads).
+/// The agent's parameter file: `wandb_version: 1`, a blank line, then `name: {value: v}` per
+/// parameter in block style.
 fn agent_config_yaml(params: &Value) -> String {
-    let mut text = String::from("wandb_version: 1\n\n");
-    if let Value::Map(m) = params {
-        for (key, value) in m {
-            let plain = !key.is_empty()
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-            let key = if plain {
-                key.clone()
-            } else {
-                serde_json::to_string(key).unwrap_or_default()
-            };
-            let value = serde_json::to_string(&value.to_json()).unwrap_or_default();
-            text.push_str(&format!("{key}:\n  value: {value}\n"));
-        }
-    }
-    text
+    let wrapped: IndexMap<String, Value> = match params {
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    Value::Map(IndexMap::from([("value".to_owned(), v.clone())])),
+                )
+            })
+            .collect(),
+        _ => IndexMap::new(),
+    };
+    format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
 }
 
 /// Why a child failed: its exit and its last error line.
