@@ -39,6 +39,8 @@ struct Inner {
     http: reqwest::Client,
     settings: Settings,
     retry: RetryPolicy,
+    /// Attempts that failed and were tried again, by this client and its clones.
+    retries: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -95,6 +97,7 @@ impl ClientBuilder {
                 http,
                 settings,
                 retry,
+                retries: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -168,6 +171,9 @@ impl Client {
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Retry(e, _) if attempt >= retry.max_retries => return Err(e),
                 Attempt::Retry(e, after) => {
+                    self.inner
+                        .retries
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let wait = retry.wait(attempt, after);
                     tracing::debug!(attempt, ?wait, error = %e, "retrying W&B request");
                     tokio::time::sleep(wait).await;
@@ -175,6 +181,20 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// How many failed attempts this client (and its clones) tried again so far.
+    ///
+    /// ```
+    /// # let s = wandb_api::Settings::builder().api_key("local-0123456789012345678901234567890123456789").resolve_with(|_| None, None).unwrap();
+    /// let client = wandb_api::Client::builder().settings(s).build().unwrap();
+    /// assert_eq!(client.retries(), 0);
+    /// ```
+    #[must_use]
+    pub fn retries(&self) -> u64 {
+        self.inner
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The shared HTTP client (for signed-URL transfers, which carry no W&B credentials).

@@ -2,6 +2,7 @@
 //! `{"run_id","dir","rows","log_ns_per_row","finish_ms"}` (a stable interface).
 //!
 //! `cargo run --release -p wandb-log --example log_rows -- --rows 1000000 --metrics 10 --mode offline`
+//! (`--finish-timeout SECS`, default 30: how long `finish` waits for a slow server).
 #![expect(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -31,8 +32,14 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let finish_timeout: u64 = arg(&args, "--finish-timeout", "30").parse().unwrap_or(30);
     let names: Vec<String> = (0..metrics).map(|i| format!("metric_{i}")).collect();
-    let run = match Run::builder().project("log-rows").mode(mode).init() {
+    let run = match Run::builder()
+        .project("log-rows")
+        .mode(mode)
+        .finish_timeout(std::time::Duration::from_secs(finish_timeout))
+        .init()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,14 +1,23 @@
-//! The wandb-rs run logger (in progress): a [`Run`] handle for online, offline and disabled
-//! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
-//! writes first, which the official `wandb sync` uploads (with a reader for it); and
-//! [`LocalSweep`], a sweep controller that runs grid, random and bayes sweeps with hyperband
-//! on this machine, no server needed (see [`local_sweep`]).
+//! The wandb-rs run logger: a [`Run`] handle for online, offline and disabled runs that logs
+//! from any thread without waiting on I/O, and the `.wandb` transaction log it writes first,
+//! which the official `wandb sync` uploads (with a reader for it).
+//!
+//! - [`Run::builder`]: every field falls back to its `WANDB_*` variable; a program started by
+//!   `wandb agent` attaches to its sweep run; [`Resume`] continues an existing online run.
+//! - [`Run::log`] / [`Run::log_at`]: rows for one step merge; a [`StepPolicy`] decides about
+//!   rows below the current step (never silently dropped).
+//! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
+//! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
 //!
 //! Sweeps: [`agent::Agent`] runs a W&B sweep's trials as closures in this process, each with a
 //! [`Run`] attached to the sweep; [`agent::AgentSession`] and [`agent::TrialLaunch`] serve agents
 //! that run trials as programs (`wandb-rs agent`); [`TrialProcess`] is the child-process
 //! handling (argv, environment, SIGTERM then SIGKILL, output tail) for any controller, and
 //! [`StdoutMetrics`] reads metrics from the output of programs that do not use W&B.
+//! [`LocalSweep`] runs grid, random and bayes sweeps with hyperband on this machine, no server
+//! needed (see [`local_sweep`]).
+//!
+//! The format level, below the `Run`:
 //!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};

@@ -83,6 +83,10 @@ pub struct FinishReport {
     pub rows_logged: u64,
     /// History rows written to the `.wandb` log.
     pub rows_written: u64,
+    /// Online: history rows the server accepted (`None` offline and disabled).
+    pub rows_uploaded: Option<u64>,
+    /// Online: upload requests that failed and were tried again.
+    pub retries: u64,
     /// Rows below the current step that were dropped (policy `Drop`).
     pub dropped: u64,
     /// Rows below the current step, refused or dropped.
@@ -441,9 +445,9 @@ impl Inner {
         {
             crate::resume::forget(root);
         }
-        let (rows_written, dir, summary, upload_error) = match finished {
-            Some((f, dir)) => (f.written, Some(dir), f.summary, f.upload_error),
-            None => (0, None, serde_json::Value::Null, None),
+        let (rows_written, uploaded, dir, summary, upload_error) = match finished {
+            Some((f, dir)) => (f.written, f.uploaded, Some(dir), f.summary, f.upload_error),
+            None => (0, None, None, serde_json::Value::Null, None),
         };
         let upload_error = upload_error.map(|e| match &dir {
             Some(d) => format!(
@@ -455,6 +459,8 @@ impl Inner {
         Ok(FinishReport {
             rows_logged: self.rows_logged.load(Ordering::Relaxed),
             rows_written,
+            rows_uploaded: uploaded.map(|(rows, _)| rows),
+            retries: uploaded.map_or(0, |(_, retries)| retries),
             dropped: self.dropped.load(Ordering::Relaxed),
             step_conflicts: self.conflicts.load(Ordering::Relaxed),
             duration: self.start.elapsed(),

@@ -65,6 +65,10 @@ pub(crate) struct Uploader {
     retry: RetryPolicy,
     /// Lines already stored (a resumed run continues after them).
     stored: Offsets,
+    /// History rows the server accepted.
+    pub(crate) uploaded: u64,
+    /// Requests that failed after their own retries and were tried again later.
+    requeued: u64,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -106,6 +110,8 @@ impl Uploader {
             stop,
             retry,
             stored: Offsets::default(),
+            uploaded: 0,
+            requeued: 0,
         })
     }
 
@@ -210,6 +216,11 @@ impl Uploader {
         })
     }
 
+    /// Failed attempts tried again: inside requests, and whole requests later.
+    pub(crate) fn retries(&self) -> u64 {
+        self.client.retries() + self.requeued
+    }
+
     /// Handles a finished request.
     pub(crate) fn on_event(&mut self, event: Event, now: Instant) {
         match event {
@@ -238,6 +249,7 @@ impl Uploader {
                 self.stream = Some(*stream);
                 match result {
                     Ok(response) => {
+                        self.uploaded += chunk.history.len() as u64;
                         if response.stopped {
                             self.stop.store(true, Ordering::Relaxed);
                         }
@@ -275,6 +287,7 @@ impl Uploader {
     fn failed(&mut self, e: &ApiError, now: Instant) {
         tracing::warn!(error = %e, "upload failed; retrying later (the local log has every row)");
         self.failures += 1;
+        self.requeued += 1;
         let wait = self
             .retry
             .min_wait

@@ -53,6 +53,8 @@ pub(crate) struct Finish {
 #[derive(Debug)]
 pub(crate) struct Finished {
     pub(crate) written: u64,
+    /// Online: history rows the server accepted, and failed requests tried again.
+    pub(crate) uploaded: Option<(u64, u64)>,
     pub(crate) summary: serde_json::Value,
     pub(crate) upload_error: Option<String>,
 }
@@ -310,6 +312,7 @@ impl Writer {
         };
         Ok(Finished {
             written: self.history.written(),
+            uploaded: self.upload.as_ref().map(|u| (u.uploaded, u.retries())),
             summary: summary.to_json(),
             upload_error,
         })

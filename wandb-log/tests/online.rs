@@ -86,6 +86,7 @@ async fn rows_stream_and_the_run_completes() {
     .await
     .expect("join");
     assert_eq!(report.upload_error, None);
+    assert_eq!((report.rows_uploaded, report.retries), (Some(5), 0));
     let run_dir = report.dir.expect("dir");
     assert!(
         run_dir

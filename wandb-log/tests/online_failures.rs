@@ -492,7 +492,18 @@ fn assert_uploaded(server: &MockWandb, report: &FinishReport, rows: usize) {
         (report.rows_logged, report.rows_written),
         (rows as u64, rows as u64)
     );
+    assert_eq!(
+        report.rows_uploaded,
+        Some(rows as u64),
+        "the report counts accepted rows"
+    );
     let stream = server.stream();
+    let failed = stream.iter().filter(|e| !e.accepted()).count() as u64;
+    assert!(
+        report.retries >= failed.min(1),
+        "retries are counted: {}",
+        report.retries
+    );
     assert_failed_requests_are_resent(&stream);
     assert_rows(&server_history(&stream), rows);
     let last = stream

@@ -429,3 +429,16 @@ fn many_rows_from_many_threads_arrive_in_order_with_bounded_queueing() {
         "every row's values were kept or merged: {values}"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_run_works_inside_the_callers_tokio_runtime() {
+    let tmp = TempDir::new("tokio");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    for i in 0..100 {
+        run.log([("loss", f64::from(i))]).expect("log");
+    }
+    run.flush(std::time::Duration::from_secs(10))
+        .expect("flush");
+    let report = run.finish(0).expect("finish from async code");
+    assert_eq!(report.rows_written, 100);
+}
