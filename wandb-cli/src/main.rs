@@ -3,15 +3,17 @@
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
 //! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep local FILE` runs a
 //! sweep on this machine (trials as child processes, offline runs); `wandb-rs sweep create` and
-//! `wandb-rs login` talk to W&B; `wandb-rs agent SWEEP` runs a sweep's trials. Exit codes: 0
-//! success (all files valid), 1 invalid config (agent: too many failed trials; sweep local: a
-//! failed trial), 2 usage or I/O error; `agent` also: 3 sweep stopped, cancelled or deleted,
-//! 4 sweep paused; 130 interrupted (`agent`, `sweep local`).
+//! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs; `wandb-rs agent
+//! SWEEP` runs a sweep's trials. Exit codes: 0 success (all files valid), 1 invalid config
+//! (agent: too many failed trials; sweep local: a failed trial), 2 usage or I/O error; `agent`
+//! also: 3 sweep stopped, cancelled or deleted, 4 sweep paused; 130 interrupted (`agent`,
+//! `sweep local`).
 
 mod agent;
 mod output;
 mod remote;
 mod sweep;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -30,15 +32,29 @@ enum Command {
     /// Check, count and enumerate sweep configs; create and control sweeps on W&B.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
-    /// Run a W&B sweep's trials as child processes (like `wandb agent`); exit codes: 0 done
-    /// (count reached or no runs left), 1 too many failed trials, 2 usage or W&B errors,
-    /// 3 sweep stopped, cancelled or deleted, 4 sweep paused, 130 interrupted.
+    /// Run a W&B sweep's trials as child processes (like `wandb agent`).
+    ///
+    /// Exit codes: 0 done (count reached, or no runs left: grid exhausted or run_cap),
+    /// 1 too many failed trials, 2 usage or W&B errors, 3 sweep stopped, cancelled or
+    /// deleted, 4 sweep paused, 130 interrupted.
     Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
     Login {
         /// Verify the key with W&B (the Viewer query).
         #[arg(long)]
         verify: bool,
+    },
+    /// Upload run directories (wandb/offline-run-…) from their .wandb logs, like `wandb sync`.
+    Sync {
+        /// Run directories (or .wandb files).
+        #[arg(required = true)]
+        dirs: Vec<std::path::PathBuf>,
+        /// The entity to upload to (else the log's, else WANDB_ENTITY).
+        #[arg(long)]
+        entity: Option<String>,
+        /// The project to upload to (else the log's, else WANDB_PROJECT).
+        #[arg(long)]
+        project: Option<String>,
     },
 }
 
@@ -65,6 +81,11 @@ fn main() -> ExitCode {
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Agent(args) => agent::run(&args),
         Command::Login { verify } => remote::login(verify),
+        Command::Sync {
+            dirs,
+            entity,
+            project,
+        } => sync::sync(&dirs, entity, project),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

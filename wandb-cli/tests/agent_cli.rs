@@ -124,7 +124,10 @@ async fn children_get_the_official_argv_environment_and_param_file() {
         assert!(out.contains(e.as_str()), "{e} in {out}");
     }
     assert!(err.contains("no runs left"), "{err}");
-    assert!(err.contains("1 trials (1 succeeded, 0 failed)"), "{err}");
+    assert!(
+        err.contains("1 trials (1 succeeded, 0 failed, 0 stopped)"),
+        "{err}"
+    );
     // Registration and heartbeats as the official agent sends them.
     let (official, _) = captured("sweep_agent_stop.jsonl", "mutation CreateAgent").remove(0);
     assert_eq!(
@@ -163,7 +166,14 @@ async fn stop_sends_sigterm_then_sigkill_after_the_delay() {
     assert_eq!(status.code(), Some(0), "{out}\n{err}");
     assert!(err.contains("stopping run swrun001 (SIGTERM)"), "{err}");
     assert!(out.contains("got-term"), "SIGTERM came first: {out}");
-    assert!(err.contains("killed by signal 9"), "then SIGKILL: {err}");
+    assert!(
+        err.contains("run swrun001 stopped (killed by signal 9)"),
+        "then SIGKILL: {err}"
+    );
+    assert!(
+        err.contains("1 trials (0 succeeded, 0 failed, 1 stopped)"),
+        "{err}"
+    );
     // A trial the server stopped is not a failure of the sweep's program.
     assert!(err.contains("no runs left"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
@@ -267,7 +277,10 @@ async fn gpu_slots_run_trials_in_parallel_with_their_own_device() {
     let o = run_agent(&server, &dir, &["sw33p1d", "--gpus", "0,1"]);
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
-    assert!(err.contains("2 trials (2 succeeded, 0 failed)"), "{err}");
+    assert!(
+        err.contains("2 trials (2 succeeded, 0 failed, 0 stopped)"),
+        "{err}"
+    );
     for gpu in ["0", "1"] {
         let prefix = format!("[gpu {gpu}] gpu={gpu} run=g");
         assert!(out.contains(&prefix), "{prefix} in {out}");
@@ -311,6 +324,18 @@ async fn the_sweep_state_decides_the_exit_code() {
         assert!(err.contains(says), "{state}: {err}");
         assert!(bodies(&server, "CreateAgent").await.is_empty());
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_paused_while_the_agent_waits_is_reported() {
+    let server = sweep_server(&["RUNNING", "PAUSED"], None).await;
+    mount_script(&server, Script::idle(vec![json!([]); 1000])).await;
+    let dir = tmp("paused");
+    let o = run_agent(&server, &dir, &["sw33p1d", "--state-check", "0"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("the sweep is paused: resume it"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -127,3 +127,63 @@ async fn state_commands_send_the_state() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() {
+    let dir = std::env::temp_dir().join(format!("wandb-rs-sync-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = wandb_log::Run::builder()
+        .entity("team")
+        .project("old-project")
+        .id("cli0sync")
+        .mode(wandb_log::Mode::Offline)
+        .dir(&dir)
+        .init_with(|_| None)
+        .expect("init");
+    for i in 0..10 {
+        run.log([("loss", f64::from(i))]).expect("log");
+    }
+    let run_dir = run.finish(0).expect("finish").dir.expect("dir");
+    let server = MockServer::start().await;
+    reply(&server, "UpsertBucket", json!({ "upsertBucket": { "inserted": true, "bucket": {
+        "id": "UnVuOjE=", "name": "cli0sync", "displayName": null, "description": null, "config": null, "sweepName": null,
+        "project": { "id": "UHJvamVjdDox", "name": "new-project", "entity": { "id": "RW50aXR5OjE=", "name": "team" } },
+        "historyLineCount": 0 } } })).await;
+    Mock::given(method("POST"))
+        .and(path("/files/team/new-project/cli0sync/file_stream"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let dir_arg = run_dir.display().to_string();
+    let uri = server.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        wandb_rs(&uri, &["sync", &dir_arg, "--project", "new-project"])
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("run cli0sync, 10 of 10 rows, exit code 0"),
+        "{}",
+        text(&out.stdout)
+    );
+    let upsert: Value = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .find(|b| b["operationName"] == "UpsertBucket")
+        .expect("upsert");
+    assert_eq!(
+        (
+            &upsert["variables"]["entity"],
+            &upsert["variables"]["project"]
+        ),
+        (&json!("team"), &json!("new-project")),
+        "the log's entity beats WANDB_ENTITY; --project beats the log's"
+    );
+    let missing = wandb_rs(&server.uri(), &["sync", "no-such-dir"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}

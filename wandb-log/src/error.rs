@@ -72,6 +72,9 @@ pub enum Error {
     /// Resuming the run is not possible (see [`crate::Resume`]).
     #[error("cannot resume the run: {0}")]
     Resume(String),
+    /// A run directory could not be synced.
+    #[error("cannot sync: {0}")]
+    Sync(String),
     /// Writing the run's files failed.
     #[error("cannot write the run's files: {0}")]
     Io(#[from] std::io::Error),

@@ -19,6 +19,8 @@
 //!
 //! The format level, below the `Run`:
 //!
+//! The format level, below the `Run`:
+//!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
 //! use wandb_sweep::Value;
@@ -55,6 +57,7 @@ mod settings;
 mod stdout_metrics;
 mod step;
 mod summary;
+mod sync;
 mod transaction_log;
 pub mod trial_process;
 mod uploader;
@@ -71,5 +74,6 @@ pub use run_builder::RunBuilder;
 pub use settings::Mode;
 pub use stdout_metrics::StdoutMetrics;
 pub use step::StepPolicy;
+pub use sync::{SyncOptions, SyncReport, sync};
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
 pub use trial_process::{OutputLine, OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};

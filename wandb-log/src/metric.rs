@@ -134,6 +134,47 @@ impl MetricDefinition {
         self
     }
 
+    /// The definition a `.wandb` metric record holds (`None` for a record without a name).
+    pub(crate) fn from_record(r: &MetricRecord) -> Option<Self> {
+        let name = if r.name.is_empty() {
+            &r.glob_name
+        } else {
+            &r.name
+        };
+        if name.is_empty() {
+            return None;
+        }
+        let mut def = MetricDefinition::new(name.clone());
+        if !r.step_metric.is_empty() {
+            def = def.step_metric(r.step_metric.clone());
+        }
+        if let Some(o) = &r.options {
+            def = def.hidden(o.hidden).step_sync(o.step_sync);
+        }
+        if let Some(s) = &r.summary {
+            let kinds = [
+                (s.min, Aggregation::Min),
+                (s.max, Aggregation::Max),
+                (s.mean, Aggregation::Mean),
+                (s.best, Aggregation::Best),
+                (s.last, Aggregation::Last),
+                (s.none, Aggregation::None),
+                (s.first, Aggregation::First),
+            ];
+            for (on, a) in kinds {
+                if on {
+                    def = def.summary(a);
+                }
+            }
+        }
+        def.goal = match MetricGoal::try_from(r.goal) {
+            Ok(MetricGoal::GoalMinimize) => Some(Goal::Minimize),
+            Ok(MetricGoal::GoalMaximize) => Some(Goal::Maximize),
+            _ => None,
+        };
+        Some(def)
+    }
+
     /// Checks the definition as W&B does.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let bad = |why: &str| {
@@ -322,6 +363,19 @@ mod tests {
                 {"1": "epoch", "6": [2, 3]},
                 {"2": "val/*", "5": 1, "6": [1, 3], "7": [1, 5], "8": 1},
             ])
+        );
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let def = MetricDefinition::new("val/*")
+            .step_metric("epoch")
+            .hidden(true)
+            .summary(Aggregation::Max)
+            .goal(Goal::Maximize);
+        assert_eq!(
+            MetricDefinition::from_record(&def.record()),
+            Some(def.step_sync(true))
         );
     }
 

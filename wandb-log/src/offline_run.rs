@@ -106,6 +106,8 @@ impl OfflineRun {
             log: LogWriter::new(BufWriter::new(file))?,
         };
         run.record(RecordType::Run(run_record(info, start_unix_secs)))?;
+        // A process killed right away still leaves a valid log with its run record.
+        run.log.flush()?;
         Ok(run)
     }
 

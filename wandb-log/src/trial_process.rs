@@ -162,6 +162,12 @@ impl TrialCommand {
         &self.argv
     }
 
+    /// The environment variables set for the child (on top of the inherited ones).
+    #[must_use]
+    pub fn env_vars(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     fn command(&self) -> Result<Command, Error> {
         let Some((program, args)) = self.argv.split_first() else {
             return Err(Error::TrialProcess {

@@ -31,9 +31,10 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// History lines in one request.
 const MAX_LINES: usize = 10_000;
-/// Lines kept for a server that does not answer; past this the stream is given up
-/// (everything stays in the local log for `wandb sync`).
-const MAX_WAITING: usize = 1_000_000;
+/// Lines kept for a server that does not answer (about 40 MB of 10-metric rows); past this
+/// the stream is given up, so memory stays bounded (everything stays in the local log for
+/// `wandb sync`).
+const MAX_WAITING: usize = 200_000;
 
 type Flight = Pin<Box<dyn Future<Output = Event> + Send>>;
 
@@ -129,7 +130,7 @@ impl Uploader {
         self.waiting.push(line);
         if self.waiting.len() > MAX_WAITING {
             self.give_up(format!(
-                "the server accepted no rows while {MAX_WAITING} waited"
+                "the server fell {MAX_WAITING} rows behind, so the upload stopped"
             ));
         }
     }
@@ -334,5 +335,50 @@ impl Uploader {
             }
         }
         self.error.take().filter(|_| self.given_up)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uploader() -> Uploader {
+        let api = wandb_api::Settings::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key("local-0123456789012345678901234567890123456789")
+            .resolve_with(|_| None, None)
+            .expect("settings");
+        let stop = Arc::new(AtomicBool::new(false));
+        Uploader::new(api, RunUpsert::default(), stop, REQUEST_RETRY).expect("uploader")
+    }
+
+    #[test]
+    fn a_server_too_far_behind_is_given_up_and_memory_freed() {
+        let mut up = uploader();
+        for i in 0..=MAX_WAITING {
+            up.push_line(format!("{{\"_step\":{i}}}"));
+        }
+        assert!(up.given_up && up.waiting.is_empty());
+        assert!(
+            up.error
+                .as_deref()
+                .is_some_and(|e| e.contains("rows behind"))
+        );
+        up.push_line("{}".into());
+        assert!(up.waiting.is_empty(), "nothing is kept after giving up");
+    }
+
+    #[test]
+    fn the_run_is_created_first_and_a_failed_request_waits_for_its_retry() {
+        let mut up = uploader();
+        let now = Instant::now();
+        up.start_due(now, false);
+        assert!(up.flight.is_some(), "the run is created first");
+        up.flight = None;
+        up.stream = None;
+        up.last_sent = Some(now);
+        up.retry_at = Some(now + Duration::from_secs(5));
+        up.start_due(now, false);
+        assert!(up.flight.is_none(), "no request before a retry is due");
     }
 }

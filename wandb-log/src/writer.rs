@@ -233,7 +233,10 @@ impl Writer {
                         up.on_event(event, Instant::now());
                     }
                 }
-                Wakeup::Message(Some(Message::Wake)) | Wakeup::Tick => {}
+                Wakeup::Message(Some(Message::Wake)) => {}
+                // Quiet for a moment: the file gets what is buffered, so a killed process
+                // loses at most the last fraction of a second.
+                Wakeup::Tick => self.keep(|w| w.log.flush()),
             }
             if let Some(up) = &mut self.upload {
                 up.start_due(Instant::now(), false);

@@ -338,6 +338,23 @@ async fn a_paused_sweep_is_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_failed_heartbeat_is_only_a_missed_beat() {
+    let server = server_with_runs("h", 1).await;
+    // Every attempt of the first heartbeat fails (the session retries each request 3 times).
+    Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tmp("missed");
+    let report = run_to_end(agent(&server, &dir)).await;
+    assert_eq!(report.outcome, AgentOutcome::NoRunsLeft);
+    assert_eq!(report.trials.len(), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_sweep_ends_the_agent() {
     let server = server(&["RUNNING"]).await;
     Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
@@ -423,18 +440,20 @@ fn trial_launch_matches_the_official_argv_env_and_param_file() {
         yaml.contains("opt:\n  value:\n    name: adam\n    beta: 0.9\n"),
         "{yaml}"
     );
-    // The environment names only, as Debug shows them (values are checked end to end by
-    // the CLI tests).
-    let shown = format!("{cmd:?}");
-    for var in [
-        "WANDB_RUN_ID",
-        "WANDB_SWEEP_ID",
-        "WANDB_SWEEP_PARAM_PATH",
-        "WANDB_ENTITY",
-        "WANDB_PROJECT",
-        "WANDB_DIR",
-    ] {
-        assert!(shown.contains(var), "{var} in {shown}");
-    }
+    // A wandb-log run started in the child's environment attaches to the sweep run with the
+    // command's parameters (nested ones included) as its config.
+    let env: std::collections::HashMap<String, String> = cmd.env_vars().iter().cloned().collect();
+    assert_eq!(env["WANDB_SWEEP_ID"], "sw33p1d");
+    assert_eq!(
+        (env["WANDB_ENTITY"].as_str(), env["WANDB_PROJECT"].as_str()),
+        ("mock-entity", "proj")
+    );
+    let run = wandb_log::Run::builder()
+        .mode(wandb_log::Mode::Offline)
+        .init_with(|k| env.get(k).cloned())
+        .expect("run");
+    assert_eq!(run.id(), "swrun001");
+    assert_eq!(run.config::<Value>().expect("config"), params.to_json());
+    run.finish(0).expect("finish");
     std::fs::remove_dir_all(&dir).ok();
 }

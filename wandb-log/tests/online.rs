@@ -6,17 +6,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod common;
+
 use serde_json::{Value, json};
 use wandb_log::proto::record::RecordType;
 use wandb_log::{LogReader, Run};
-use wiremock::matchers::{body_partial_json, method, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 fn tmp(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("wandb-log-online-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).expect("mkdir");
-    p
+    common::tmp(&format!("online-{name}"))
 }
 
 fn env(base: &str, dir: &std::path::Path, run_id: &str) -> HashMap<&'static str, String> {
@@ -39,19 +37,8 @@ fn env(base: &str, dir: &std::path::Path, run_id: &str) -> HashMap<&'static str,
 
 async fn server(stream_reply: Value) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_partial_json(json!({ "operationName": "UpsertBucket" })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "upsertBucket": { "inserted": true, "bucket": {
-            "id": "UnVuOjE=", "name": "onl1ne01", "displayName": null, "description": null, "config": null, "sweepName": null,
-            "project": { "id": "UHJvamVjdDox", "name": "proj", "entity": { "id": "RW50aXR5OjE=", "name": "mock-entity" } },
-            "historyLineCount": 0 } } } })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("/files/mock-entity/proj/onl1ne01/file_stream"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(stream_reply))
-        .mount(&server)
-        .await;
+    common::mount_upsert(&server, "mock-entity", "proj", "onl1ne01").await;
+    common::mount_file_stream(&server, stream_reply).await;
     server
 }
 

@@ -2,12 +2,14 @@
 //! resume (`online_run_resume_existing.jsonl`): the run continues at the next step and
 //! offsets with its storage id, tags and notes; `must` and `never` refuse; `auto` remembers.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use wandb_log::{Error, Resume, Run};
-use wiremock::matchers::{body_partial_json, method, path_regex};
+use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CAPTURE: &str = include_str!("fixtures/online_run_resume_existing.jsonl");
@@ -38,19 +40,12 @@ async fn server(exists: bool) -> MockServer {
             .mount(&server)
             .await;
     }
-    Mock::given(method("POST"))
-        .and(path_regex("/file_stream$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    common::mount_file_stream(&server, json!({})).await;
     server
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("wandb-log-resume-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).expect("mkdir");
-    p
+    common::tmp(&format!("resume-{name}"))
 }
 
 fn env(base: &str, dir: &Path) -> HashMap<&'static str, String> {
@@ -68,16 +63,6 @@ fn env(base: &str, dir: &Path) -> HashMap<&'static str, String> {
     ]
     .into_iter()
     .collect()
-}
-
-async fn bodies(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .expect("recorded")
-        .iter()
-        .filter_map(|r| serde_json::from_slice(&r.body).ok())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,7 +84,7 @@ async fn an_existing_run_continues_at_its_next_step_and_offsets() {
     .expect("join");
     assert_eq!(first_step, 5, "summary _step 4 → the next row is step 5");
     assert_eq!(report.upload_error, None);
-    let all = bodies(&server).await;
+    let all = common::bodies(&server).await;
     let upsert = all
         .iter()
         .find(|b| b["operationName"] == "UpsertBucket")

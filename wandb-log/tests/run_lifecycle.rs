@@ -442,3 +442,31 @@ async fn a_run_works_inside_the_callers_tokio_runtime() {
     let report = run.finish(0).expect("finish from async code");
     assert_eq!(report.rows_written, 100);
 }
+
+#[test]
+fn committed_rows_reach_the_file_without_flush_or_finish() {
+    let tmp = TempDir::new("crash");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    for i in 0..10 {
+        run.log([("loss", f64::from(i))]).expect("log");
+    }
+    // A process killed now keeps what the writer has written; the tenth row is still open.
+    let dir = run.dir().expect("dir");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = 0;
+    while seen < 9 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let file = std::fs::File::open(dir.join(format!("run-{}.wandb", run.id()))).expect("log");
+        seen = LogReader::new(file)
+            .expect("header")
+            .filter(
+                |r| matches!(r, Ok(rec) if matches!(rec.record_type, Some(RecordType::History(_)))),
+            )
+            .count();
+    }
+    assert_eq!(
+        seen, 9,
+        "committed rows are in the file within a fraction of a second"
+    );
+    run.finish(0).expect("finish");
+}

@@ -131,29 +131,28 @@ impl ChildTrial {
 
     /// The record of the ended trial; reports a failure with the output tail.
     pub(crate) fn finish(self, exit: TrialExit) -> TrialRecord {
-        let status = if exit.success() {
-            TrialStatus::Succeeded
-        } else {
-            TrialStatus::Failed {
+        let status = match (exit.success(), self.stopped) {
+            (true, _) => TrialStatus::Succeeded,
+            (false, true) => TrialStatus::Stopped {
+                message: exit.to_string(),
+            },
+            (false, false) => TrialStatus::Failed {
                 message: failure_message(&exit, &self.process.output_tail()),
-            }
+            },
         };
         let upload_error = self.run.and_then(|run| {
             let done = match &status {
                 TrialStatus::Failed { message } => run.fail(message),
-                _ => run.finish(0),
+                _ => run.finish(exit.reported_code()),
             };
             done.map_or_else(|e| Some(e.to_string()), |r| r.upload_error)
         });
-        match &status {
-            TrialStatus::Failed { message } => {
-                output::error(&format!(
-                    "wandb-rs agent: run {} failed: {message}",
-                    self.run_id
-                ));
-            }
-            _ => output::error(&format!("wandb-rs agent: run {} finished", self.run_id)),
-        }
+        let what = match &status {
+            TrialStatus::Failed { message } => format!("failed: {message}"),
+            TrialStatus::Stopped { message } => format!("stopped ({message})"),
+            _ => "finished".to_owned(),
+        };
+        output::error(&format!("wandb-rs agent: run {} {what}", self.run_id));
         TrialRecord {
             run_id: self.run_id,
             status,

@@ -62,6 +62,10 @@ pub(crate) struct AgentArgs {
     /// Seconds between heartbeats.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     heartbeat: f64,
+    /// Seconds between reads of the sweep's state while the agent is idle (a paused sweep
+    /// ends the agent with exit code 4).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    state_check: f64,
 }
 
 /// `wandb-rs agent SWEEP`.
@@ -91,11 +95,13 @@ fn exit_outcome(outcome: &AgentOutcome) -> Outcome {
 }
 
 fn report(outcome: &AgentOutcome, records: &[TrialRecord]) {
-    let failed = records.iter().filter(|r| !r.succeeded()).count();
+    let count = |f: fn(&TrialStatus) -> bool| records.iter().filter(|r| f(&r.status)).count();
+    let failed = count(|s| matches!(s, TrialStatus::Failed { .. }));
+    let stopped = count(|s| matches!(s, TrialStatus::Stopped { .. }));
     output::error(&format!(
-        "wandb-rs agent: {} trials ({} succeeded, {failed} failed); {outcome}",
+        "wandb-rs agent: {} trials ({} succeeded, {failed} failed, {stopped} stopped); {outcome}",
         records.len(),
-        records.len() - failed
+        count(|s| *s == TrialStatus::Succeeded),
     ));
     for r in records.iter().filter(|r| r.upload_error.is_some()) {
         output::error(&format!(
@@ -272,6 +278,7 @@ fn timing(args: &AgentArgs) -> Result<(SessionOptions, Duration), String> {
         .unwrap_or(DEFAULT_KILL_DELAY);
     let options = SessionOptions {
         heartbeat_interval: seconds(args.heartbeat, "--heartbeat")?,
+        state_check_interval: seconds(args.state_check, "--state-check")?,
         ..SessionOptions::default()
     };
     Ok((options, seconds(kill_delay, "--kill-delay")?))

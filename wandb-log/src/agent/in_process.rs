@@ -1,10 +1,10 @@
 //! The in-process agent: trials are closures that receive their [`Run`], one at a time, on
 //! the caller's thread.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fmt::Display;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use wandb_api::{AgentCommand, Client};
@@ -139,7 +139,7 @@ impl Agent {
         trial: impl FnMut(Run) -> Result<(), E>,
     ) -> Result<AgentReport, Error> {
         let path: SweepPath = self.sweep.parse()?;
-        let current: Arc<Mutex<Option<Run>>> = Arc::default();
+        let current: Arc<Mutex<Current>> = Arc::default();
         let mut options = self.session.clone();
         options.on_stop = Some(stop_hook(Arc::clone(&current)));
         let session = AgentSession::start(&self.client, path, options)?;
@@ -160,14 +160,35 @@ impl Agent {
     }
 }
 
-/// Requests a stop of the current run when the server names it.
-fn stop_hook(current: Arc<Mutex<Option<Run>>>) -> StopHook {
-    Arc::new(move |ids: &[String]| {
-        let guard = current.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(run) = guard.as_ref()
-            && ids.iter().any(|id| id == run.id())
-        {
+/// The trial's run, and stops that arrived before it started.
+#[derive(Debug, Default)]
+struct Current {
+    run: Option<Run>,
+    stops: HashSet<String>,
+}
+
+impl Current {
+    /// Makes `run` current; a stop that came for it already applies at once.
+    fn start(&mut self, run: Run) {
+        if self.stops.remove(run.id()) {
             run.request_stop();
+        }
+        self.run = Some(run);
+    }
+}
+
+/// Requests a stop of the current run when the server names it (remembered for a run that
+/// is still starting).
+fn stop_hook(current: Arc<Mutex<Current>>) -> StopHook {
+    Arc::new(move |ids: &[String]| {
+        let mut guard = lock(&current);
+        for id in ids {
+            match guard.run.as_ref() {
+                Some(run) if run.id() == id => run.request_stop(),
+                _ => {
+                    guard.stops.insert(id.clone());
+                }
+            }
         }
     })
 }
@@ -176,7 +197,7 @@ fn stop_hook(current: Arc<Mutex<Option<Run>>>) -> StopHook {
 struct Trials<'a, F> {
     agent: &'a Agent,
     session: &'a AgentSession,
-    current: Arc<Mutex<Option<Run>>>,
+    current: Arc<Mutex<Current>>,
     queue: VecDeque<(String, Value)>,
     records: Vec<TrialRecord>,
     tracker: FailureTracker,
@@ -276,10 +297,10 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
                 };
             }
         };
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(run.clone());
+        lock(&self.current).start(run.clone());
         let trial = &mut self.trial;
         let result = catch_unwind(AssertUnwindSafe(|| trial(run.clone())));
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        lock(&self.current).run = None;
         let status = match result {
             Ok(Ok(())) => TrialStatus::Succeeded,
             Ok(Err(e)) => TrialStatus::Failed {
@@ -290,8 +311,8 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
             },
         };
         let finished = match &status {
-            TrialStatus::Succeeded => run.finish(0),
             TrialStatus::Failed { message } => run.fail(message),
+            _ => run.finish(0),
         };
         let upload_error = match finished {
             Ok(report) => report.upload_error,
@@ -319,6 +340,10 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
     }
 }
 
+fn lock(current: &Mutex<Current>) -> MutexGuard<'_, Current> {
+    current.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The text of a panic payload.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -326,4 +351,43 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-text panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disabled(id: &str) -> Run {
+        Run::builder()
+            .mode(Mode::Disabled)
+            .id(id)
+            .init_with(|_| None)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_stop_that_comes_while_the_run_starts_is_not_lost() {
+        let current: Arc<Mutex<Current>> = Arc::default();
+        let hook = stop_hook(Arc::clone(&current));
+        hook(&["r1".to_owned()]);
+        let (r1, r2) = (disabled("r1"), disabled("r2"));
+        lock(&current).start(r2.clone());
+        assert!(!r2.should_stop(), "another run's stop");
+        lock(&current).start(r1.clone());
+        assert!(r1.should_stop());
+        hook(&["r1".to_owned()]);
+        let r1_again = disabled("r1");
+        lock(&current).run = None;
+        lock(&current).start(r1_again.clone());
+        assert!(!r1_again.should_stop(), "a stop applies once");
+    }
+
+    #[test]
+    fn a_stop_reaches_the_running_trial() {
+        let current: Arc<Mutex<Current>> = Arc::default();
+        let run = disabled("r1");
+        lock(&current).start(run.clone());
+        stop_hook(Arc::clone(&current))(&["r1".to_owned()]);
+        assert!(run.should_stop());
+    }
 }

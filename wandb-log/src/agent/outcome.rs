@@ -83,6 +83,12 @@ pub enum TrialStatus {
         /// The error, panic message or exit status (with the output tail for processes).
         message: String,
     },
+    /// The agent stopped it (the server's `stop` or `exit`, or an interrupt) and it did not
+    /// exit cleanly; not counted as a failure.
+    Stopped {
+        /// How it ended (`killed by signal 9`, …).
+        message: String,
+    },
 }
 
 /// One trial an agent ran.

@@ -20,6 +20,9 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often an idle agent reads the sweep's state (to notice a pause).
 pub const STATE_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
+/// Retries of one request of the session (fewer than the client's default 20).
+const MAX_RETRIES: u32 = 3;
+
 /// Called on the session's thread with the run ids the server asked to stop (for `exit`:
 /// every running run), before the event is delivered.
 pub type StopHook = Arc<dyn Fn(&[String]) + Send + Sync>;
@@ -128,10 +131,13 @@ impl AgentSession {
             client.settings().entity.as_deref(),
             client.settings().project.as_deref(),
         );
-        // A client of its own: connections stay on the session's runtime.
+        // A client of its own: connections stay on the session's runtime. Few retries: the
+        // next heartbeat comes in seconds anyway, and a long retry would hold up commands.
+        let mut retry = client.retry_policy();
+        retry.max_retries = retry.max_retries.min(MAX_RETRIES);
         let client = Client::builder()
             .settings(client.settings().clone())
-            .retry(client.retry_policy())
+            .retry(retry)
             .build()?;
         let shared = Arc::new(Shared::default());
         let (events_tx, events) = mpsc::channel();

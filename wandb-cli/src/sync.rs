@@ -1,0 +1,43 @@
+//! `wandb-rs sync DIR...`: uploads run directories (offline runs, or online runs whose upload
+//! did not finish) from their `.wandb` logs, as the official `wandb sync` does.
+
+use std::path::PathBuf;
+
+use crate::{Outcome, output};
+
+/// Uploads each directory; `entity` and `project` override the logs' (which override
+/// `WANDB_ENTITY` and `WANDB_PROJECT`).
+pub(crate) fn sync(dirs: &[PathBuf], entity: Option<String>, project: Option<String>) -> Outcome {
+    let api = match wandb_api::Settings::builder().resolve() {
+        Ok(api) => api,
+        Err(e) => {
+            output::error(&format!("error: {e}"));
+            return Outcome::IoError;
+        }
+    };
+    let options = wandb_log::SyncOptions {
+        entity,
+        project,
+        ..wandb_log::SyncOptions::default()
+    };
+    let mut outcome = Outcome::Ok;
+    for dir in dirs {
+        match wandb_log::sync(dir, api.clone(), &options) {
+            Ok(r) => {
+                output::line(&format!(
+                    "synced {}: run {}, {} of {} rows, exit code {}",
+                    dir.display(),
+                    r.run_id,
+                    r.rows_uploaded,
+                    r.rows,
+                    r.exit_code
+                ));
+            }
+            Err(e) => {
+                output::error(&format!("error: {}: {e}", dir.display()));
+                outcome = Outcome::IoError;
+            }
+        }
+    }
+    outcome
+}

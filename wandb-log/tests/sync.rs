@@ -1,0 +1,126 @@
+//! `wandb_log::sync`: an offline run uploaded to a mock W&B: the run with its config and
+//! metric definitions, every row once at consecutive offsets, console lines, the summary and
+//! the exit code; clear errors for a directory without a log.
+
+mod common;
+
+use serde_json::{Value, json};
+use wandb_log::{Error, MetricDefinition, Mode, Run, SyncOptions};
+use wiremock::MockServer;
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    common::tmp(&format!("sync-{name}"))
+}
+
+async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    common::mount_upsert(&server, "team", "proj", "sync0001").await;
+    common::mount_file_stream(&server, json!({})).await;
+    server
+}
+
+fn api(base: &str) -> wandb_api::Settings {
+    wandb_api::Settings::builder()
+        .base_url(base)
+        .api_key("local-0123456789012345678901234567890123456789")
+        .resolve_with(|_| None, None)
+        .expect("settings")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offline_run_arrives_complete() {
+    let dir = tmp("ok");
+    let run = Run::builder()
+        .project("proj")
+        .entity("team")
+        .id("sync0001")
+        .mode(Mode::Offline)
+        .dir(&dir)
+        .config(&json!({"lr": 0.01}))
+        .init_with(|_| None)
+        .expect("init");
+    run.define_metric(MetricDefinition::new("val/*").step_metric("epoch"))
+        .expect("define");
+    for i in 0..2_500 {
+        run.log([("loss", f64::from(i)), ("epoch", f64::from(i / 100))])
+            .expect("log");
+    }
+    let run_dir = run.fail("diverged").expect("fail").dir.expect("dir");
+    let server = server().await;
+    let api = api(&server.uri());
+    let report = tokio::task::spawn_blocking(move || {
+        wandb_log::sync(&run_dir, api, &SyncOptions::default())
+    })
+    .await
+    .expect("join")
+    .expect("sync");
+    assert_eq!(
+        (report.rows, report.rows_uploaded, report.exit_code),
+        (2_500, 2_500, 1)
+    );
+
+    let bodies = common::bodies(&server).await;
+    let upsert = bodies
+        .iter()
+        .find(|b| b["operationName"] == "UpsertBucket")
+        .expect("upsert");
+    let config: Value =
+        serde_json::from_str(upsert["variables"]["config"].as_str().expect("config"))
+            .expect("json");
+    assert_eq!(config["lr"]["value"], 0.01);
+    assert_eq!(config["_wandb"]["value"]["m"][1]["2"], "val/*");
+    let stream: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b.get("files").is_some() || b.get("complete").is_some())
+        .collect();
+    let mut next = 0;
+    for b in &stream {
+        if let Some(h) = b["files"].get("wandb-history.jsonl") {
+            assert_eq!(h["offset"], next, "consecutive offsets, each row once");
+            next += h["content"].as_array().expect("lines").len();
+        }
+    }
+    assert_eq!(next, 2_500);
+    let last = stream.last().expect("requests");
+    assert_eq!(
+        (&last["complete"], &last["exitcode"]),
+        (&json!(true), &json!(1))
+    );
+    let output = stream
+        .iter()
+        .find_map(|b| b["files"].get("output.log"))
+        .expect("console lines");
+    assert!(
+        output["content"][0]
+            .as_str()
+            .expect("line")
+            .starts_with("ERROR ")
+            && output["content"][0]
+                .as_str()
+                .expect("line")
+                .ends_with(" diverged")
+    );
+    let summary: Value = serde_json::from_str(
+        last["files"]["wandb-summary.json"]["content"][0]
+            .as_str()
+            .expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(
+        (summary["loss"].clone(), summary["_step"].clone()),
+        (json!(2499.0), json!(2499))
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_directory_without_a_log_says_what_to_give() {
+    let dir = tmp("empty");
+    let err = wandb_log::sync(&dir, api("http://127.0.0.1:9"), &SyncOptions::default())
+        .expect_err("no log");
+    assert!(
+        matches!(&err, Error::Sync(m) if m.contains("no .wandb file")),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
