@@ -19,6 +19,8 @@ pub(super) struct ChildLog {
     stop: AtomicBool,
     /// The child's run directory, once found.
     dir: Mutex<Option<PathBuf>>,
+    /// The log's size when last read, and what it held: an unchanged log is not read again.
+    cache: Mutex<(u64, Vec<(u64, f64)>)>,
 }
 
 impl ChildLog {
@@ -29,6 +31,7 @@ impl ChildLog {
             metric: metric.map(str::to_owned),
             stop: AtomicBool::new(false),
             dir: Mutex::new(None),
+            cache: Mutex::new((0, Vec::new())),
         }
     }
 
@@ -59,31 +62,46 @@ impl ChildLog {
         dir.clone()
     }
 
-    /// The metric's `(step, value)` pairs in the log so far (finite numbers only).
+    /// The metric's `(step, value)` pairs in the log so far (finite numbers only); read again
+    /// only when the log has grown.
     fn read_history(&self, metric: &str) -> Option<Vec<(u64, f64)>> {
         let path = self.run_dir()?.join(format!("run-{}.wandb", self.run_id));
-        let reader = LogReader::new(File::open(path).ok()?).ok()?;
-        let mut history = Vec::new();
-        // A record still being written ends the read; the next poll sees it.
-        for record in reader.map_while(Result::ok) {
-            let Some(RecordType::History(row)) = record.record_type else {
-                continue;
-            };
-            let step = row.step.map_or(history.len() as u64, |s| {
-                u64::try_from(s.num).unwrap_or_default()
-            });
-            let value = row
-                .item
-                .iter()
-                .find(|i| i.key == metric && i.nested_key.is_empty())
-                .and_then(|i| serde_json::from_str::<f64>(&i.value_json).ok())
-                .filter(|v| v.is_finite());
-            if let Some(v) = value {
-                history.push((step, v));
-            }
+        let file = File::open(path).ok()?;
+        let size = file.metadata().ok()?.len();
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.0 != size {
+            *cache = (size, parse_history(file, metric)?);
         }
-        Some(history)
+        Some(cache.1.clone())
     }
+}
+
+/// The metric's `(step, value)` pairs of a `.wandb` log.
+fn parse_history(file: File, metric: &str) -> Option<Vec<(u64, f64)>> {
+    let reader = LogReader::new(file).ok()?;
+    let mut history = Vec::new();
+    // A record still being written ends the read; the next poll sees it.
+    for record in reader.map_while(Result::ok) {
+        let Some(RecordType::History(row)) = record.record_type else {
+            continue;
+        };
+        let step = row.step.map_or(history.len() as u64, |s| {
+            u64::try_from(s.num).unwrap_or_default()
+        });
+        let value = row
+            .item
+            .iter()
+            .find(|i| i.key == metric && i.nested_key.is_empty())
+            .and_then(|i| serde_json::from_str::<f64>(&i.value_json).ok())
+            .filter(|v| v.is_finite());
+        if let Some(v) = value {
+            history.push((step, v));
+        }
+    }
+    Some(history)
 }
 
 impl TrialProbe for ChildLog {
