@@ -1,10 +1,15 @@
 //! `wandb-rs`: the command line of wandb-rs.
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
-//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
-//! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs. Exit codes: 0 success (all files
-//! valid), 1 invalid config, 2 usage or I/O error.
+//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep local FILE` runs a
+//! sweep on this machine (trials as child processes, offline runs); `wandb-rs sweep create` and
+//! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs; `wandb-rs agent
+//! SWEEP` runs a sweep's trials. Exit codes: 0 success (all files valid), 1 invalid config
+//! (agent: too many failed trials; sweep local: a failed trial), 2 usage or I/O error; `agent`
+//! also: 3 sweep stopped, cancelled or deleted, 4 sweep paused; 130 interrupted (`agent`,
+//! `sweep local`).
 
+mod agent;
 mod output;
 mod remote;
 mod sweep;
@@ -27,6 +32,12 @@ enum Command {
     /// Check, count and enumerate sweep configs; create and control sweeps on W&B.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// Run a W&B sweep's trials as child processes (like `wandb agent`).
+    ///
+    /// Exit codes: 0 done (count reached, or no runs left: grid exhausted or run_cap),
+    /// 1 too many failed trials, 2 usage or W&B errors, 3 sweep stopped, cancelled or
+    /// deleted, 4 sweep paused, 130 interrupted.
+    Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
     Login {
         /// Verify the key with W&B (the Viewer query).
@@ -56,12 +67,19 @@ enum Outcome {
     Invalid,
     /// A file could not be read or written (exit 2).
     IoError,
+    /// The sweep was stopped, cancelled or deleted (exit 3).
+    SweepOver,
+    /// The sweep is paused (exit 4).
+    SweepPaused,
+    /// Interrupted by a signal (exit 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Sweep(cmd) => sweep::run(cmd),
+        Command::Agent(args) => agent::run(&args),
         Command::Login { verify } => remote::login(verify),
         Command::Sync {
             dirs,
@@ -73,5 +91,8 @@ fn main() -> ExitCode {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Invalid => ExitCode::from(1),
         Outcome::IoError => ExitCode::from(2),
+        Outcome::SweepOver => ExitCode::from(3),
+        Outcome::SweepPaused => ExitCode::from(4),
+        Outcome::Interrupted => ExitCode::from(sweep::interrupt::INTERRUPTED_EXIT),
     }
 }

@@ -8,6 +8,21 @@ use crate::emitter;
 use crate::error::Error;
 use crate::value::{Number, Value};
 
+impl Value {
+    /// The value as block-style YAML that PyYAML and every YAML 1.2 reader read back as the
+    /// same value (the agent writes a run's `config-<run>.yaml` with it).
+    ///
+    /// ```
+    /// use wandb_sweep::Value;
+    /// let v: Value = serde_json::from_str(r#"{"lr": {"value": 0.01}, "tag": {"value": "yes"}}"#).unwrap();
+    /// assert_eq!(v.to_yaml(), "lr:\n  value: 0.01\ntag:\n  value: \"yes\"\n");
+    /// ```
+    #[must_use]
+    pub fn to_yaml(&self) -> String {
+        emitter::to_yaml(self)
+    }
+}
+
 impl SweepConfig {
     /// The config as YAML. Every parameter gets an explicit `distribution`, so W&B needs no
     /// inference; strings that YAML would read as something else are quoted.

@@ -5,6 +5,8 @@
     reason = "each test file uses part of the support module"
 )]
 
+pub mod agent_server;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -78,8 +80,9 @@ pub async fn bodies(server: &MockServer, op: &str) -> Vec<Value> {
 /// The exchanges (request body, response data) of the official client whose query
 /// contains `op_marker`, in a capture file.
 pub fn captured(file: &str, op_marker: &str) -> Vec<(Value, Value)> {
+    // Through `..`, so that other crates' tests (which include this module) find them too.
     let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{file}",
+        "{}/../wandb-api/tests/fixtures/{file}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .expect("capture");

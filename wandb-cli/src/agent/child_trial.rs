@@ -1,0 +1,206 @@
+//! One trial as a child process: launched as the official agent launches it, its output
+//! forwarded (and, with `--metric`, parsed into a run the agent logs itself), stopped with
+//! SIGTERM then SIGKILL.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wandb_log::agent::{SweepPath, TrialLaunch, TrialRecord, TrialStatus, sweep_run};
+use wandb_log::trial_process::{OutputTail, Stream};
+use wandb_log::{Mode, Run, StdoutMetrics, TrialExit, TrialProcess};
+use wandb_sweep::Value;
+
+use crate::output;
+
+/// What every trial of the agent shares.
+#[derive(Debug)]
+pub(crate) struct TrialContext {
+    pub(crate) api: wandb_api::Settings,
+    pub(crate) sweep: SweepPath,
+    pub(crate) config_yaml: Option<String>,
+    pub(crate) wandb_dir: PathBuf,
+    pub(crate) env: HashMap<String, String>,
+    pub(crate) metrics: Option<Arc<StdoutMetrics>>,
+    pub(crate) tail_lines: usize,
+    pub(crate) kill_delay: Duration,
+}
+
+/// A running trial.
+#[derive(Debug)]
+pub(crate) struct ChildTrial {
+    pub(crate) run_id: String,
+    process: TrialProcess,
+    /// The run the agent logs `--metric` values to.
+    run: Option<Run>,
+    stopped: bool,
+}
+
+impl ChildTrial {
+    /// Launches `run_id` with `params`; `gpu` sets `CUDA_VISIBLE_DEVICES`.
+    pub(crate) fn start(
+        ctx: &TrialContext,
+        run_id: &str,
+        program: Option<&str>,
+        params: &Value,
+        gpu: Option<&str>,
+    ) -> Result<ChildTrial, String> {
+        let mut launch =
+            TrialLaunch::new(ctx.sweep.clone(), run_id, params.clone(), &ctx.wandb_dir);
+        if let Some(p) = program {
+            launch = launch.program(p);
+        }
+        let mut cmd = launch
+            .command(ctx.config_yaml.as_deref(), &ctx.env)
+            .map_err(|e| e.to_string())?
+            .tail_lines(ctx.tail_lines);
+        if let Some(g) = gpu {
+            cmd = cmd.env("CUDA_VISIBLE_DEVICES", g);
+        }
+        let run = match &ctx.metrics {
+            Some(_) => Some(
+                sweep_run(
+                    Run::builder(),
+                    &ctx.api,
+                    &ctx.sweep,
+                    run_id,
+                    params,
+                    Mode::Online,
+                )
+                .map_err(|e| format!("cannot start the run for --metric: {e}"))?,
+            ),
+            None => None,
+        };
+        let prefix = gpu.map(|g| format!("[gpu {g}] ")).unwrap_or_default();
+        output::error(&format!(
+            "wandb-rs agent: {prefix}starting run {run_id}: {:?}",
+            cmd.argv()
+        ));
+        let forward = Forward {
+            prefix,
+            metrics: ctx.metrics.clone(),
+            run: run.clone(),
+        };
+        let cmd = cmd.on_line(move |stream, line| forward.line(stream, line));
+        let process = TrialProcess::spawn(&cmd).map_err(|e| e.to_string())?;
+        Ok(ChildTrial {
+            run_id: run_id.to_owned(),
+            process,
+            run,
+            stopped: false,
+        })
+    }
+
+    /// The exit, once the child has ended (SIGKILL after the kill delay of a stop).
+    pub(crate) fn poll(&mut self, kill_delay: Duration) -> Option<TrialExit> {
+        if let Some(at) = self.process.terminated_at()
+            && at.elapsed() >= kill_delay
+        {
+            self.kill();
+        }
+        match self.process.try_wait() {
+            Ok(exit) => exit,
+            Err(e) => {
+                output::error(&format!("wandb-rs agent: run {}: {e}", self.run_id));
+                None
+            }
+        }
+    }
+
+    /// SIGTERM (the server's `stop`).
+    pub(crate) fn terminate(&mut self) {
+        self.stopped = true;
+        if let Err(e) = self.process.terminate() {
+            output::error(&format!("wandb-rs agent: run {}: {e}", self.run_id));
+        }
+    }
+
+    /// SIGKILL (the server's `exit`, or the kill delay after SIGTERM).
+    pub(crate) fn kill(&mut self) {
+        self.stopped = true;
+        if let Err(e) = self.process.kill() {
+            output::error(&format!("wandb-rs agent: run {}: {e}", self.run_id));
+        }
+    }
+
+    /// Whether the agent stopped it (a stop is not a failure of the trial).
+    pub(crate) fn was_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The record of the ended trial; reports a failure with the output tail.
+    pub(crate) fn finish(self, exit: TrialExit) -> TrialRecord {
+        let status = match (exit.success(), self.stopped) {
+            (true, _) => TrialStatus::Succeeded,
+            (false, true) => TrialStatus::Stopped {
+                message: exit.to_string(),
+            },
+            (false, false) => TrialStatus::Failed {
+                message: failure_message(&exit, &self.process.output_tail()),
+            },
+        };
+        let upload_error = self.run.and_then(|run| {
+            let done = match &status {
+                TrialStatus::Failed { message } => run.fail(message),
+                _ => run.finish(exit.reported_code()),
+            };
+            done.map_or_else(|e| Some(e.to_string()), |r| r.upload_error)
+        });
+        let what = match &status {
+            TrialStatus::Failed { message } => format!("failed: {message}"),
+            TrialStatus::Stopped { message } => format!("stopped ({message})"),
+            _ => "finished".to_owned(),
+        };
+        output::error(&format!("wandb-rs agent: run {} {what}", self.run_id));
+        TrialRecord {
+            run_id: self.run_id,
+            status,
+            stop_requested: self.stopped,
+            upload_error,
+        }
+    }
+}
+
+/// `exit code 3; last lines:` and the tail, indented.
+fn failure_message(exit: &TrialExit, tail: &OutputTail) -> String {
+    if tail.lines.is_empty() {
+        return exit.to_string();
+    }
+    let lines: Vec<String> = tail
+        .lines
+        .iter()
+        .map(|l| format!("  | {}", l.text))
+        .collect();
+    format!("{exit}; last output lines:\n{}", lines.join("\n"))
+}
+
+/// Forwards a child's output lines and logs their metrics.
+struct Forward {
+    prefix: String,
+    metrics: Option<Arc<StdoutMetrics>>,
+    run: Option<Run>,
+}
+
+impl Forward {
+    fn line(&self, stream: Stream, line: &str) {
+        let text = format!("{}{line}", self.prefix);
+        match stream {
+            Stream::Stdout => {
+                output::line(&text);
+            }
+            Stream::Stderr => output::error(&text),
+        }
+        if stream != Stream::Stdout {
+            return;
+        }
+        if let (Some(metrics), Some(run)) = (&self.metrics, &self.run) {
+            let row = metrics.parse(line);
+            if !row.is_empty()
+                && let Err(e) = run.log(row)
+            {
+                output::error(&format!("wandb-rs agent: cannot log metrics: {e}"));
+            }
+        }
+    }
+}
