@@ -1,11 +1,13 @@
 //! `wandb-rs`: the command line of wandb-rs.
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
-//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
+//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep local FILE` runs a
+//! sweep on this machine (trials as child processes, offline runs); `wandb-rs sweep create` and
 //! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs; `wandb-rs agent
 //! SWEEP` runs a sweep's trials. Exit codes: 0 success (all files valid), 1 invalid config
-//! (agent: too many failed trials), 2 usage or I/O error; `agent` also: 3 sweep stopped,
-//! cancelled or deleted, 4 sweep paused, 130 interrupted.
+//! (agent: too many failed trials; sweep local: a failed trial), 2 usage or I/O error; `agent`
+//! also: 3 sweep stopped, cancelled or deleted, 4 sweep paused; 130 interrupted (`agent`,
+//! `sweep local`).
 
 mod agent;
 mod output;
@@ -91,6 +93,6 @@ fn main() -> ExitCode {
         Outcome::IoError => ExitCode::from(2),
         Outcome::SweepOver => ExitCode::from(3),
         Outcome::SweepPaused => ExitCode::from(4),
-        Outcome::Interrupted => ExitCode::from(130),
+        Outcome::Interrupted => ExitCode::from(sweep::interrupt::INTERRUPTED_EXIT),
     }
 }

@@ -14,6 +14,10 @@
 //! that run trials as programs (`wandb-rs agent`); [`TrialProcess`] is the child-process
 //! handling (argv, environment, SIGTERM then SIGKILL, output tail) for any controller, and
 //! [`StdoutMetrics`] reads metrics from the output of programs that do not use W&B.
+//! [`LocalSweep`] runs grid, random and bayes sweeps with hyperband on this machine, no server
+//! needed (see [`local_sweep`]).
+//!
+//! The format level, below the `Run`:
 //!
 //! The format level, below the `Run`:
 //!
@@ -40,6 +44,7 @@ mod error;
 mod history;
 mod history_record;
 mod keys;
+pub mod local_sweep;
 mod metric;
 mod offline_run;
 mod outbox;
@@ -59,6 +64,7 @@ mod uploader;
 mod writer;
 
 pub use error::Error;
+pub use local_sweep::{LocalSweep, SweepReport};
 pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use resume::Resume;

@@ -103,7 +103,7 @@ impl OfflineRun {
             .open(dir.join(format!("run-{}.wandb", info.run_id)))?;
         let mut run = OfflineRun {
             dir,
-            log: LogWriter::new(BufWriter::new(file))?,
+            log: LogWriter::new(BufWriter::with_capacity(256 * 1024, file))?,
         };
         run.record(RecordType::Run(run_record(info, start_unix_secs)))?;
         // A process killed right away still leaves a valid log with its run record.

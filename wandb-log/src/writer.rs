@@ -83,6 +83,8 @@ struct Writer {
     upload: Option<Uploader>,
     outbox: Arc<Outbox>,
     spare: Batch,
+    /// Rows were written since the last summary record.
+    summary_stale: bool,
 }
 
 /// Starts the writer: creates the run directory and the thread (the run is created on the
@@ -133,6 +135,7 @@ pub(crate) fn spawn(
         upload,
         outbox: Arc::clone(&outbox),
         spare: Batch::default(),
+        summary_stale: false,
     };
     let handle = std::thread::Builder::new()
         .name("wandb-writer".into())
@@ -234,9 +237,7 @@ impl Writer {
                     }
                 }
                 Wakeup::Message(Some(Message::Wake)) => {}
-                // Quiet for a moment: the file gets what is buffered, so a killed process
-                // loses at most the last fraction of a second.
-                Wakeup::Tick => self.keep(|w| w.log.flush()),
+                Wakeup::Tick => self.checkpoint(),
             }
             if let Some(up) = &mut self.upload {
                 up.start_due(Instant::now(), false);
@@ -270,6 +271,18 @@ impl Writer {
         if let Err(e) = history.write(spare, log, upload.as_mut()) {
             *failed = Some(e);
         }
+        self.summary_stale = true;
+    }
+
+    /// When idle: the summary so far, and everything buffered, go to the file, so that the
+    /// log of a killed process syncs with its summary and all but its last moments.
+    fn checkpoint(&mut self) {
+        if self.summary_stale {
+            self.summary_stale = false;
+            let summary = Value::Map(self.history.summary());
+            self.keep(|w| w.log.summary(&summary));
+        }
+        self.keep(|w| w.log.flush());
     }
 
     /// Runs a local write, keeping its first error for the next flush or finish.

@@ -468,5 +468,14 @@ fn committed_rows_reach_the_file_without_flush_or_finish() {
         seen, 9,
         "committed rows are in the file within a fraction of a second"
     );
+    let has_summary = |rec: &wandb_log::proto::Record| matches!(&rec.record_type, Some(RecordType::Summary(s)) if s.update.iter().any(|i| i.key == "loss"));
+    let file = std::fs::File::open(dir.join(format!("run-{}.wandb", run.id()))).expect("log");
+    let summary = LogReader::new(file)
+        .expect("header")
+        .any(|r| r.is_ok_and(|rec| has_summary(&rec)));
+    assert!(
+        summary,
+        "the summary so far is in the file too, for `wandb sync`"
+    );
     run.finish(0).expect("finish");
 }
