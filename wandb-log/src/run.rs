@@ -50,6 +50,8 @@ struct Inner {
     config: Value,
     start: Instant,
     finish_timeout: Duration,
+    /// The run directory (offline and online runs), also after `finish`.
+    dir: Option<PathBuf>,
     state: Mutex<State>,
     outbox: Arc<Outbox>,
     worker: Mutex<Option<WriterHandle>>,
@@ -136,8 +138,10 @@ impl Run {
             summary: IndexMap::new(),
             finished: false,
         };
+        let dir = worker.as_ref().map(|w| w.dir.clone());
         Ok(Run {
             inner: Arc::new(Inner {
+                dir,
                 settings: start.settings,
                 config: start.config,
                 start: Instant::now(),
@@ -209,7 +213,7 @@ impl Run {
     /// The run directory (offline and online runs).
     #[must_use]
     pub fn dir(&self) -> Option<PathBuf> {
-        lock(&self.inner.worker).as_ref().map(|w| w.dir.clone())
+        self.inner.dir.clone()
     }
 
     /// The merged config (code values, then sweep parameters) as your type. A mismatch names
@@ -326,6 +330,14 @@ impl Run {
     /// As [`Run::finish`].
     pub fn fail(&self, message: &str) -> Result<FinishReport, Error> {
         self.inner.finish(1, Some(message.to_owned()))
+    }
+
+    /// As [`Run::fail`] with another exit code (e.g. 137 for a trial that was killed).
+    ///
+    /// # Errors
+    /// As [`Run::finish`].
+    pub fn fail_with(&self, exit_code: i32, message: &str) -> Result<FinishReport, Error> {
+        self.inner.finish(exit_code, Some(message.to_owned()))
     }
 }
 

@@ -49,6 +49,7 @@ pub struct RunBuilder {
     mode: Option<Mode>,
     dir: Option<PathBuf>,
     config: Option<serde_json::Value>,
+    sweep_params: Option<serde_json::Value>,
     policy: StepPolicy,
     sweep_id: Option<String>,
     api: Option<wandb_api::Settings>,
@@ -157,6 +158,26 @@ impl RunBuilder {
     #[must_use]
     pub fn config<T: Serialize>(mut self, config: &T) -> Self {
         self.config = serde_json::to_value(config).ok();
+        self
+    }
+
+    /// A sweep's parameters (plain values): merged over the config, they win over its keys
+    /// (controllers and agents use this; a program started by `wandb agent` gets them from
+    /// `WANDB_SWEEP_PARAM_PATH`).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let run = wandb_log::Run::builder()
+    ///     .mode(wandb_log::Mode::Disabled)
+    ///     .config(&json!({"lr": 0.1, "epochs": 10}))
+    ///     .sweep_params(&json!({"lr": 0.01}))
+    ///     .init()?;
+    /// assert_eq!(run.config::<serde_json::Value>()?, json!({"lr": 0.01, "epochs": 10}));
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn sweep_params<T: Serialize>(mut self, params: &T) -> Self {
+        self.sweep_params = serde_json::to_value(params).ok();
         self
     }
 
@@ -273,6 +294,17 @@ impl RunBuilder {
         };
         if let Some(path) = &settings.sweep_param_path {
             merge_sweep_params(&mut config, path)?;
+        }
+        if let (Value::Map(target), Some(serde_json::Value::Object(params))) =
+            (&mut config, self.sweep_params)
+        {
+            for (key, v) in params {
+                let value = serde_json::from_value(v).map_err(|e| Error::Config {
+                    path: key.clone(),
+                    message: e.to_string(),
+                })?;
+                target.insert(key, value);
+            }
         }
         Ok((settings, config))
     }

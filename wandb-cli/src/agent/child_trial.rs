@@ -142,7 +142,7 @@ impl ChildTrial {
         };
         let upload_error = self.run.and_then(|run| {
             let done = match &status {
-                TrialStatus::Failed { message } => run.fail(message),
+                TrialStatus::Failed { message } => run.fail_with(exit.reported_code(), message),
                 _ => run.finish(exit.reported_code()),
             };
             done.map_or_else(|e| Some(e.to_string()), |r| r.upload_error)

@@ -9,8 +9,9 @@ use crate::run::Run;
 use crate::run_builder::RunBuilder;
 use crate::settings::Mode;
 
-/// Starts the run of a trial from `template`: id `run_id`, sweep `sweep`, config `params`
-/// (plain values), backend `api`, entity and project from the sweep path. A
+/// Starts the run of a trial from `template`: id `run_id`, sweep `sweep`, the template's
+/// config with `params` (plain values) over it, backend `api`, entity and project from the
+/// sweep path. A
 /// `WANDB_SWEEP_PARAM_PATH` of this process (an outer agent's) is ignored: the parameters are
 /// the command's.
 ///
@@ -37,7 +38,7 @@ pub fn sweep_run(
     let mut builder = template
         .id(run_id)
         .sweep_id(sweep.sweep_id.clone())
-        .config(&params.to_json())
+        .sweep_params(&params.to_json())
         .api(api.clone())
         .mode(mode);
     if let Some(e) = &sweep.entity {

@@ -63,7 +63,7 @@ pub(crate) fn trial_run(trial: &Trial) -> Result<Run, Error> {
         .id(trial.run_id())
         .name(format!("{}-{}", trial.group(), trial.number()))
         .group(trial.group())
-        .config(&trial.params().to_json());
+        .sweep_params(&trial.params().to_json());
     if let Some(metric) = trial.metric() {
         builder = builder.watch_metric(metric);
     }
