@@ -1,9 +1,10 @@
 //! `wandb-rs`: the command line of wandb-rs.
 //!
 //! `wandb-rs sweep check FILE...` lints sweep configs, `wandb-rs sweep grid FILE` lists the
-//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep create` and
+//! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep local FILE` runs a
+//! sweep on this machine (trials as child processes, offline runs); `wandb-rs sweep create` and
 //! `wandb-rs login` talk to W&B. Exit codes: 0 success (all files
-//! valid), 1 invalid config, 2 usage or I/O error.
+//! valid), 1 invalid config (or a failed trial), 2 usage or I/O error, 130 interrupted.
 
 mod output;
 mod remote;
@@ -43,6 +44,8 @@ enum Outcome {
     Invalid,
     /// A file could not be read or written (exit 2).
     IoError,
+    /// Ctrl-C or SIGTERM ended the command early (exit 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -55,5 +58,6 @@ fn main() -> ExitCode {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Invalid => ExitCode::from(1),
         Outcome::IoError => ExitCode::from(2),
+        Outcome::Interrupted => ExitCode::from(sweep::interrupt::INTERRUPTED_EXIT),
     }
 }

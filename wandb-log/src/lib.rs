@@ -1,6 +1,8 @@
 //! The wandb-rs run logger (in progress): a [`Run`] handle for online, offline and disabled
 //! runs that logs from any thread without waiting on I/O, and the `.wandb` transaction log it
-//! writes first, which the official `wandb sync` uploads (with a reader for it).
+//! writes first, which the official `wandb sync` uploads (with a reader for it); and
+//! [`LocalSweep`], a sweep controller that runs grid, random and bayes sweeps with hyperband
+//! on this machine, no server needed (see [`local_sweep`]).
 //!
 //! ```
 //! use wandb_log::{LogReader, OfflineRun, RunInfo, proto::record::RecordType};
@@ -25,6 +27,7 @@ mod history;
 mod history_record;
 mod keys;
 mod metric;
+pub mod local_sweep;
 mod offline_run;
 mod outbox;
 pub mod proto;
@@ -36,10 +39,12 @@ mod settings;
 mod step;
 mod summary;
 mod transaction_log;
+pub mod trial_process;
 mod uploader;
 mod writer;
 
 pub use error::Error;
+pub use local_sweep::{LocalSweep, SweepReport};
 pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use resume::Resume;
@@ -49,3 +54,4 @@ pub use run_builder::RunBuilder;
 pub use settings::Mode;
 pub use step::StepPolicy;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
+pub use trial_process::{OutputLine, OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};

@@ -1,10 +1,15 @@
 //! `wandb-rs sweep ...`: the sweep inspection commands.
 
 mod check;
+mod child_log;
+mod child_trial;
 mod command;
 mod grid;
 mod hyperband;
+pub(crate) mod interrupt;
+mod local;
 mod ppf;
+mod progress;
 mod suggest;
 
 use std::path::{Path, PathBuf};
@@ -106,6 +111,9 @@ pub(crate) enum SweepCommand {
         /// `[entity/][project/]sweep_id`.
         sweep: String,
     },
+    /// Run the sweep on this machine, no W&B server: trials are child processes of the
+    /// sweep's command (or the program after `--`), logged offline; resumable.
+    Local(local::LocalArgs),
     /// Print the next run's parameters (grid, random or bayes), or why the sweep is done.
     Suggest {
         /// Runs so far, in W&B's format.
@@ -146,6 +154,7 @@ pub(crate) fn run(cmd: SweepCommand) -> Outcome {
             format,
             file,
         } => command::run(&file, &params, run_id.as_deref(), format),
+        SweepCommand::Local(args) => local::run(&args),
         SweepCommand::Suggest { runs, seed, file } => suggest::run(&file, runs.as_deref(), seed),
         SweepCommand::Create {
             entity,

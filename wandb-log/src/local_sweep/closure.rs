@@ -1,0 +1,80 @@
+//! Trials as closures: each gets an offline [`Run`] in the sweep directory, configured with
+//! its parameters and watching the sweep's metric.
+
+use std::fmt::Display;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use super::controller::panic_message;
+use super::trial::{Trial, TrialExecutor};
+use crate::error::Error;
+use crate::run::Run;
+use crate::settings::Mode;
+
+/// Variables the sweep sets itself; the process's own values (e.g. from an outer agent) are
+/// not inherited by trial runs.
+const SWEEP_OWNED: [&str; 7] = [
+    "WANDB_MODE",
+    "WANDB_RESUME",
+    "WANDB_DIR",
+    "WANDB_RUN_ID",
+    "WANDB_SWEEP_ID",
+    "WANDB_SWEEP_PARAM_PATH",
+    "WANDB_RUN_GROUP",
+];
+
+/// Runs each trial by calling a closure with its run.
+pub(crate) struct ClosureExecutor<F>(pub(crate) F);
+
+impl<F, E> TrialExecutor for ClosureExecutor<F>
+where
+    F: Fn(Run) -> Result<(), E> + Sync,
+    E: Display,
+{
+    fn execute(&self, trial: &Trial) -> Result<(), String> {
+        let run = trial_run(trial).map_err(|e| format!("cannot start the run: {e}"))?;
+        trial.attach(Arc::new(run.clone()));
+        if let Some(dir) = run.dir() {
+            trial.set_run_dir(dir);
+        }
+        let outcome = match catch_unwind(AssertUnwindSafe(|| (self.0)(run.clone()))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(payload) => Err(panic_message(payload.as_ref())),
+        };
+        let finished = match &outcome {
+            Ok(()) => run.finish(0).map(drop),
+            Err(message) => run.fail(message).map(drop),
+        };
+        match finished {
+            // The closure may finish its run itself.
+            Ok(()) | Err(Error::AlreadyFinished) => outcome,
+            Err(e) => outcome.and(Err(format!("cannot finish the run: {e}"))),
+        }
+    }
+}
+
+/// The trial's offline run: its id, parameters as config, the sweep group, the metric
+/// watched.
+pub(crate) fn trial_run(trial: &Trial) -> Result<Run, Error> {
+    let mut builder = Run::builder()
+        .mode(Mode::Offline)
+        .dir(trial.sweep_dir())
+        .id(trial.run_id())
+        .name(format!("{}-{}", trial.group(), trial.number()))
+        .group(trial.group())
+        .config(&trial.params().to_json());
+    if let Some(metric) = trial.metric() {
+        builder = builder.watch_metric(metric);
+    }
+    if let Some(project) = trial.project() {
+        builder = builder.project(project);
+    }
+    builder.init_with(|key| {
+        if SWEEP_OWNED.contains(&key) {
+            None
+        } else {
+            std::env::var(key).ok()
+        }
+    })
+}
