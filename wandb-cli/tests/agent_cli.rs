@@ -147,6 +147,41 @@ async fn children_get_the_official_argv_environment_and_param_file() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn children_keep_the_working_directory_and_get_an_absolute_wandb_dir() {
+    // WANDB_DIR is relative and not the current directory: the child still starts in the
+    // agent's directory, and its paths resolve from there.
+    let script = r#"echo "cwd=$(pwd -P) dir=$WANDB_DIR"; echo "param-file=$WANDB_SWEEP_PARAM_PATH"; test -f "$WANDB_SWEEP_PARAM_PATH" && echo param-file-found"#;
+    let (server, _script) = server_with(script, vec![run_command("swrun001", 0.01)]).await;
+    let dir = tmp("cwd");
+    std::fs::create_dir_all(dir.join("out")).expect("mkdir");
+    let o = agent_command(&server, &dir, &["sw33p1d"])
+        .env("WANDB_DIR", "out")
+        .output()
+        .expect("wandb-rs runs");
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let wandb_dir = dir.join("out");
+    let expected = [
+        format!(
+            "cwd={} dir={}",
+            dir.canonicalize().expect("dir").display(),
+            wandb_dir.display()
+        ),
+        format!(
+            "param-file={}",
+            wandb_dir
+                .join("wandb/sweep-sw33p1d/config-swrun001.yaml")
+                .display()
+        ),
+        "param-file-found".to_owned(),
+    ];
+    for e in &expected {
+        assert!(out.contains(e.as_str()), "{e} in {out}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stop_sends_sigterm_then_sigkill_after_the_delay() {
     // The child notes SIGTERM and carries on; only SIGKILL ends it (bounded: 30 s).
     let script = r#"trap "echo got-term" TERM; echo ready; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"#;

@@ -304,10 +304,12 @@ fn start_slots(
         .collect()
 }
 
-/// `WANDB_DIR`, else the current directory (as the official agent sets it).
+/// `WANDB_DIR`, else the current directory (as the official agent sets it), absolute.
 fn wandb_dir() -> Result<std::path::PathBuf, String> {
-    match std::env::var_os("WANDB_DIR") {
-        Some(d) if !d.is_empty() => Ok(d.into()),
-        _ => std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}")),
-    }
+    let dir: std::path::PathBuf = match std::env::var_os("WANDB_DIR") {
+        Some(d) if !d.is_empty() => d.into(),
+        _ => ".".into(),
+    };
+    std::path::absolute(&dir)
+        .map_err(|e| format!("cannot resolve WANDB_DIR {}: {e}", dir.display()))
 }

@@ -47,7 +47,8 @@ pub struct TrialLaunch {
 impl TrialLaunch {
     /// A trial of `sweep` with the server's `run_id` and `params` (plain values, as
     /// [`wandb_api::AgentCommand::Run`] carries them); `dir` is the `WANDB_DIR` (the parent
-    /// of `wandb/`).
+    /// of `wandb/`), made absolute against the current directory so that the paths the
+    /// child receives do not depend on its working directory.
     #[must_use]
     pub fn new(sweep: SweepPath, run_id: impl Into<String>, params: Value, dir: &Path) -> Self {
         TrialLaunch {
@@ -55,7 +56,7 @@ impl TrialLaunch {
             run_id: run_id.into(),
             program: None,
             params,
-            dir: dir.to_path_buf(),
+            dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
             context: CommandContext::new(),
         }
     }
@@ -99,7 +100,8 @@ impl TrialLaunch {
     /// `command` (default `${env} ${interpreter} ${program} ${args}`), `env` for
     /// `${envvar:NAME}`, and the child environment of the official agent (`WANDB_RUN_ID`,
     /// `WANDB_SWEEP_ID`, `WANDB_SWEEP_PARAM_PATH`, `WANDB_ENTITY`, `WANDB_PROJECT`,
-    /// `WANDB_DIR`; `WANDB_SERVICE` removed). The child runs in `dir`.
+    /// `WANDB_DIR`; `WANDB_SERVICE` removed). As with the official agent, the child keeps
+    /// the caller's working directory (a relative `program` is found there, not in `dir`).
     ///
     /// # Errors
     /// [`Error::Io`] when the parameter files cannot be written.
@@ -127,8 +129,7 @@ impl TrialLaunch {
             .env("WANDB_SWEEP_ID", &self.sweep.sweep_id)
             .env("WANDB_SWEEP_PARAM_PATH", param_file.display().to_string())
             .env("WANDB_DIR", self.dir.display().to_string())
-            .env_remove("WANDB_SERVICE")
-            .current_dir(&self.dir);
+            .env_remove("WANDB_SERVICE");
         for (key, value) in [
             ("WANDB_ENTITY", &self.sweep.entity),
             ("WANDB_PROJECT", &self.sweep.project),
