@@ -35,7 +35,8 @@ enum Command {
     /// Run a W&B sweep's trials as child processes (like `wandb agent`).
     ///
     /// Exit codes: 0 done (count reached, or no runs left: grid exhausted or run_cap),
-    /// 1 too many failed trials, 2 usage or W&B errors, 3 sweep stopped, cancelled or
+    /// 1 too many failed trials, 2 usage or W&B errors (also: API key refused, or 10
+    /// heartbeats in a row failed), 3 sweep stopped, cancelled or
     /// deleted, 4 sweep paused, 130 interrupted.
     Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.

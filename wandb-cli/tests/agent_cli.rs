@@ -182,6 +182,24 @@ async fn children_keep_the_working_directory_and_get_an_absolute_wandb_dir() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_refused_key_while_running_exits_with_2() {
+    let server = sweep_server(&["RUNNING"], Some(&sweep_config("true"))).await;
+    wiremock::Mock::given(wiremock::matchers::body_partial_json(
+        json!({ "operationName": "Heartbeat" }),
+    ))
+    .respond_with(wiremock::ResponseTemplate::new(401))
+    .mount(&server)
+    .await;
+    let dir = tmp("unauthorized");
+    let o = run_agent(&server, &dir, &["sw33p1d"]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "{out}\n{err}");
+    assert!(err.contains("lost the connection to W&B"), "{err}");
+    assert!(err.contains("WANDB_API_KEY"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stop_sends_sigterm_then_sigkill_after_the_delay() {
     // The child notes SIGTERM and carries on; only SIGKILL ends it (bounded: 30 s).
     let script = r#"trap "echo got-term" TERM; echo ready; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"#;

@@ -4,7 +4,8 @@
 //!
 //! Exit codes: 0 the agent ran its `--count` trials, or the sweep has no runs left (grid
 //! exhausted or `run_cap` reached); 1 too many trials failed; 2 usage, configuration or
-//! W&B errors (unknown sweep, network); 3 the sweep was stopped, cancelled or deleted;
+//! W&B errors (unknown sweep, network; also a refused API key or 10 failed heartbeats in a
+//! row while running); 3 the sweep was stopped, cancelled or deleted;
 //! 4 the sweep is paused; 130 interrupted (Ctrl-C or SIGTERM: running trials get SIGTERM, a
 //! second signal SIGKILLs them).
 
@@ -90,6 +91,7 @@ fn exit_outcome(outcome: &AgentOutcome) -> Outcome {
         AgentOutcome::TooManyFailures(_) => Outcome::Invalid,
         AgentOutcome::SweepPaused => Outcome::SweepPaused,
         AgentOutcome::Interrupted => Outcome::Interrupted,
+        AgentOutcome::ConnectionLost(_) => Outcome::IoError,
         _ => Outcome::SweepOver,
     }
 }

@@ -106,6 +106,14 @@ impl Agent {
         self
     }
 
+    /// Failed heartbeats in a row after which the agent ends with
+    /// [`AgentOutcome::ConnectionLost`] (default 10; a refused API key ends it at once).
+    #[must_use]
+    pub fn max_failed_heartbeats(mut self, n: u32) -> Self {
+        self.session.max_failed_heartbeats = n;
+        self
+    }
+
     /// The host name reported to W&B (default `WANDB_HOST`, else this machine's name).
     #[must_use]
     pub fn host(mut self, host: impl Into<String>) -> Self {

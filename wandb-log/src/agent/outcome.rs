@@ -25,6 +25,10 @@ pub enum AgentOutcome {
     TooManyFailures(FailureStop),
     /// The agent was interrupted (Ctrl-C, SIGTERM).
     Interrupted,
+    /// W&B refused the API key (HTTP 401/403) or the heartbeats failed too many times in a
+    /// row; the message says what failed and what to check (`WANDB_API_KEY`,
+    /// `WANDB_BASE_URL`, the network).
+    ConnectionLost(String),
 }
 
 impl AgentOutcome {
@@ -68,6 +72,7 @@ impl fmt::Display for AgentOutcome {
             AgentOutcome::SweepDeleted => f.write_str("the sweep or this agent was deleted on W&B"),
             AgentOutcome::TooManyFailures(why) => write!(f, "stopped: {why}"),
             AgentOutcome::Interrupted => f.write_str("interrupted"),
+            AgentOutcome::ConnectionLost(why) => write!(f, "lost the connection to W&B: {why}"),
         }
     }
 }
