@@ -321,6 +321,36 @@ async fn stdout_metrics_are_logged_to_the_sweep_run() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_metric_run_whose_program_cannot_start_is_failed() {
+    let config = "program: train.py\nmethod: grid\nparameters:\n  lr:\n    values: [0.01]\ncommand: [\"./no-such-program\"]\n";
+    let server = sweep_server(&["RUNNING"], Some(config)).await;
+    mount_script(&server, Script::idle(vec![run_command("m1", 0.1)])).await;
+    let dir = tmp("metric-spawn");
+    let o = run_agent(
+        &server,
+        &dir,
+        &["sw33p1d", "--metric", "loss=Loss: ([0-9.]+)"],
+    );
+    let err = text(&o.stderr);
+    assert!(err.contains("run m1 could not start"), "{err}");
+    let streams: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/file_stream"))
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .collect();
+    let last = streams.last().expect("the run's final request");
+    assert_eq!(
+        (&last["complete"], &last["exitcode"]),
+        (&json!(true), &json!(1)),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn gpu_slots_run_trials_in_parallel_with_their_own_device() {
     // Each trial waits (bounded) until both have started: they can only succeed in parallel.
     let script = r#"echo "gpu=$CUDA_VISIBLE_DEVICES run=$WANDB_RUN_ID"; touch "$WANDB_RUN_ID.started"; i=0; while [ $i -lt 400 ] && ! { [ -e g1.started ] && [ -e g2.started ]; }; do sleep 0.05; i=$((i+1)); done; [ -e g1.started ] && [ -e g2.started ]"#;
