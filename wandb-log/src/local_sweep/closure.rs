@@ -42,6 +42,8 @@ where
             Ok(Err(e)) => Err(e.to_string()),
             Err(payload) => Err(panic_message(payload.as_ref())),
         };
+        // A cancel while the run finishes does not make the trial run again.
+        trial.mark_returned();
         let finished = match &outcome {
             Ok(()) => run.finish(0).map(drop),
             Err(message) => run.fail(message).map(drop),

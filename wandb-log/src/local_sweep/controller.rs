@@ -41,7 +41,8 @@ impl Limits {
 struct Active {
     link: SharedLink,
     stop_requested: bool,
-    /// Stopped because the sweep was cancelled: it stays `running`, to run again.
+    /// Asked to stop by a cancel before its work returned: it stays `running`, to run
+    /// again (a trial that returned before the cancel reached it is recorded as it ended).
     interrupted: bool,
     /// The bands hyperband has judged the trial at (each once, when the trial reaches it).
     judged_bands: usize,
@@ -145,6 +146,7 @@ impl<'a> Controller<'a> {
                 Ok(result) => result,
                 Err(payload) => Err(panic_message(payload.as_ref())),
             };
+            trial.mark_returned();
             self.record(&trial, outcome);
         }
     }
@@ -323,10 +325,18 @@ impl<'a> Controller<'a> {
     }
 }
 
-/// Asks every running trial to stop, once; they stay `running` in the state file.
+/// Asks every running trial whose work has not returned yet to stop, once; they stay
+/// `running` in the state file (the stop may have cut them short). A trial that already
+/// returned keeps the status it ends with.
 fn interrupt(active: &mut HashMap<usize, Active>) {
     for trial in active.values_mut().filter(|a| !a.interrupted) {
-        let probe = lock_link(&trial.link).probe.clone();
+        let probe = {
+            let link = lock_link(&trial.link);
+            if link.returned {
+                continue;
+            }
+            link.probe.clone()
+        };
         if let Some(probe) = probe {
             probe.request_stop();
             trial.interrupted = true;

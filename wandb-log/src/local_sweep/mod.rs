@@ -138,7 +138,10 @@ impl LocalSweep {
 
     /// A flag that cancels the sweep when it turns true (set it from a Ctrl-C handler): no
     /// trial starts after it, running trials are asked to stop (`should_stop()`), and they
-    /// stay `running` in the state file, so they run again when the sweep resumes.
+    /// stay `running` in the state file, so they run again when the sweep resumes. Whether a
+    /// trial was cut short is decided by whether the stop reached it before its closure
+    /// returned: one that returned first is recorded as it ended (`Ok`: finished), even if
+    /// its run was still being written when the cancel came.
     #[must_use]
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
