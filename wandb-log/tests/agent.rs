@@ -355,37 +355,27 @@ async fn a_failed_heartbeat_is_only_a_missed_beat() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_refused_key_ends_the_agent_at_once() {
-    let server = server(&["RUNNING"]).await;
-    Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
-        .respond_with(ResponseTemplate::new(401))
-        .mount(&server)
-        .await;
-    let dir = tmp("unauthorized");
-    let report = run_to_end(agent(&server, &dir)).await;
-    let AgentOutcome::ConnectionLost(why) = &report.outcome else {
-        panic!("{:?}", report.outcome);
-    };
-    assert!(why.contains("WANDB_API_KEY"), "{why}");
-    assert!(!report.outcome.sweep_is_done());
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn heartbeats_failing_in_a_row_end_the_agent() {
-    let server = server(&["RUNNING"]).await;
-    Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
-    let dir = tmp("unreachable");
-    let report = run_to_end(agent(&server, &dir).max_failed_heartbeats(3)).await;
-    let AgentOutcome::ConnectionLost(why) = &report.outcome else {
-        panic!("{:?}", report.outcome);
-    };
-    assert!(why.contains("3 heartbeats in a row failed"), "{why}");
-    assert!(why.contains("WANDB_BASE_URL"), "{why}");
-    std::fs::remove_dir_all(&dir).ok();
+async fn a_refused_key_or_failing_heartbeats_end_the_agent() {
+    // 401 at once; 500s after the limit of failures in a row.
+    for (status, says) in [
+        (401, "WANDB_API_KEY"),
+        (500, "3 heartbeats in a row failed"),
+    ] {
+        let server = server(&["RUNNING"]).await;
+        Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+        let dir = tmp("unreachable");
+        let report = run_to_end(agent(&server, &dir).max_failed_heartbeats(3)).await;
+        let AgentOutcome::ConnectionLost(why) = &report.outcome else {
+            panic!("{status}: {:?}", report.outcome);
+        };
+        assert!(why.contains(says), "{status}: {why}");
+        assert!(why.contains("WANDB_BASE_URL"), "{status}: {why}");
+        assert!(!report.outcome.sweep_is_done());
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
