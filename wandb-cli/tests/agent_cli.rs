@@ -397,7 +397,7 @@ async fn the_sweep_state_decides_the_exit_code() {
     let dir = tmp("states");
     for (state, code, says) in [
         ("PAUSED", 4, "paused"),
-        ("FINISHED", 3, "stopped (FINISHED)"),
+        ("FINISHED", 0, "the sweep is finished"),
         ("CANCELED", 3, "cancelled"),
     ] {
         let server = sweep_server(&[state], None).await;

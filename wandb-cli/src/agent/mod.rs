@@ -3,9 +3,10 @@
 //! using `wandb` and Rust programs using `wandb-log` both attach to their sweep run).
 //!
 //! Exit codes: 0 the agent ran its `--count` trials, or the sweep has no runs left (grid
-//! exhausted or `run_cap` reached); 1 too many trials failed; 2 usage, configuration or
+//! exhausted or `run_cap` reached) or is finished (`FINISHED`: a completed grid, or stopped
+//! by its owner; the server does not tell them apart); 1 too many trials failed; 2 usage, configuration or
 //! W&B errors (unknown sweep, network; also a refused API key or 10 failed heartbeats in a
-//! row while running); 3 the sweep was stopped, cancelled or deleted;
+//! row while running); 3 the sweep was cancelled or deleted;
 //! 4 the sweep is paused; 130 interrupted (Ctrl-C or SIGTERM: running trials get SIGTERM, a
 //! second signal SIGKILLs them).
 
@@ -87,7 +88,9 @@ pub(crate) fn run(args: &AgentArgs) -> Outcome {
 /// The exit code of each way the agent ends (see the module docs).
 fn exit_outcome(outcome: &AgentOutcome) -> Outcome {
     match outcome {
-        AgentOutcome::CountReached(_) | AgentOutcome::NoRunsLeft => Outcome::Ok,
+        AgentOutcome::CountReached(_) | AgentOutcome::NoRunsLeft | AgentOutcome::SweepFinished => {
+            Outcome::Ok
+        }
         AgentOutcome::TooManyFailures(_) => Outcome::Invalid,
         AgentOutcome::SweepPaused => Outcome::SweepPaused,
         AgentOutcome::Interrupted => Outcome::Interrupted,
