@@ -59,6 +59,14 @@ enum Command {
     },
 }
 
+/// The process's environment without the variables whose name or value is not UTF-8
+/// (`std::env::vars` panics on them; no W&B variable or `${envvar:…}` can use them).
+fn utf8_env<C: FromIterator<(String, String)>>() -> C {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 /// How a command ended; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {

@@ -6,6 +6,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::Ordering;
@@ -37,6 +38,8 @@ fn agent_command(server: &MockServer, dir: &Path, args: &[&str]) -> Command {
         .env("WANDB_PROJECT", "proj")
         .env("WANDB_HOST", "vm")
         .env("WANDB_SERVICE", "must-not-reach-children")
+        // A variable that is not UTF-8 must not stop the agent.
+        .env("WANDB_RS_NOT_UTF8", std::ffi::OsStr::from_bytes(b"\xff"))
         .env("HOME", dir);
     cmd
 }

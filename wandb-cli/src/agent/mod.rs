@@ -147,7 +147,7 @@ impl Supervisor {
             sweep: session.sweep().clone(),
             config_yaml: session.config_yaml().map(str::to_owned),
             wandb_dir: wandb_dir()?,
-            env: std::env::vars().collect(),
+            env: crate::utf8_env(),
             metrics,
             tail_lines: args.tail,
             kill_delay,

@@ -88,7 +88,7 @@ impl ChildTrials {
         let ctx = CommandContext {
             json_file: Some(json.display().to_string()),
             no_env: cfg!(windows),
-            env: std::env::vars().collect(),
+            env: crate::utf8_env(),
             ..CommandContext::new()
         };
         let argv = ctx.argv(&self.config, trial.params());
