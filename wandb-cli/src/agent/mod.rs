@@ -61,11 +61,11 @@ pub(crate) struct AgentArgs {
     /// Output lines of a failed trial to report.
     #[arg(long, default_value_t = 20, value_name = "LINES")]
     tail: usize,
-    /// Seconds between heartbeats.
+    /// Seconds between heartbeats (at least 0.1).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     heartbeat: f64,
     /// Seconds between reads of the sweep's state while the agent is idle (a paused sweep
-    /// ends the agent with exit code 4).
+    /// ends the agent with exit code 4; at least 0.1).
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     state_check: f64,
 }

@@ -92,14 +92,16 @@ impl Agent {
         self
     }
 
-    /// Time between heartbeats (default 5 s, as the official agent).
+    /// Time between heartbeats (default 5 s, as the official agent; at least
+    /// [`super::MIN_INTERVAL`], 100 ms).
     #[must_use]
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.session.heartbeat_interval = interval;
         self
     }
 
-    /// Time between reads of the sweep's state while idle (default 30 s).
+    /// Time between reads of the sweep's state while idle (default 30 s; at least
+    /// [`super::MIN_INTERVAL`], 100 ms).
     #[must_use]
     pub fn state_check_interval(mut self, interval: Duration) -> Self {
         self.session.state_check_interval = interval;

@@ -27,8 +27,8 @@ pub use failure_policy::{
 pub use in_process::Agent;
 pub use outcome::{AgentOutcome, AgentReport, TrialRecord, TrialStatus};
 pub use session::{
-    AgentSession, HEARTBEAT_INTERVAL, MAX_FAILED_HEARTBEATS, STATE_CHECK_INTERVAL, SessionEvent,
-    SessionOptions, StopHook,
+    AgentSession, HEARTBEAT_INTERVAL, MAX_FAILED_HEARTBEATS, MIN_INTERVAL, STATE_CHECK_INTERVAL,
+    SessionEvent, SessionOptions, StopHook,
 };
 pub use sweep_path::SweepPath;
 pub use sweep_run::sweep_run;

@@ -20,6 +20,10 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often an idle agent reads the sweep's state (to notice a pause).
 pub const STATE_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The shortest heartbeat and state-check interval: shorter ones (zero included) are taken
+/// as this, so that a session never loops on the server without pause.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Failed heartbeats in a row after which the session gives up (default of
 /// [`SessionOptions::max_failed_heartbeats`]).
 pub const MAX_FAILED_HEARTBEATS: u32 = 10;
@@ -34,9 +38,10 @@ pub type StopHook = Arc<dyn Fn(&[String]) + Send + Sync>;
 /// How a session talks to the server.
 #[derive(Clone)]
 pub struct SessionOptions {
-    /// Time between heartbeats (default [`HEARTBEAT_INTERVAL`]).
+    /// Time between heartbeats (default [`HEARTBEAT_INTERVAL`], at least [`MIN_INTERVAL`]).
     pub heartbeat_interval: Duration,
-    /// Time between reads of the sweep's state while idle (default [`STATE_CHECK_INTERVAL`]).
+    /// Time between reads of the sweep's state while idle (default
+    /// [`STATE_CHECK_INTERVAL`], at least [`MIN_INTERVAL`]).
     pub state_check_interval: Duration,
     /// The host name reported to W&B (default `WANDB_HOST`, else this machine's name).
     pub host: Option<String>,
@@ -385,13 +390,17 @@ impl Control {
                     false
                 }
             };
-            if idle && last_state_check.elapsed() >= self.options.state_check_interval {
+            let state_check = self.options.state_check_interval.max(MIN_INTERVAL);
+            if idle && last_state_check.elapsed() >= state_check {
                 last_state_check = Instant::now();
                 if !self.check_state(rt) {
                     return;
                 }
             }
-            match self.wake.recv_timeout(self.options.heartbeat_interval) {
+            match self
+                .wake
+                .recv_timeout(self.options.heartbeat_interval.max(MIN_INTERVAL))
+            {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
