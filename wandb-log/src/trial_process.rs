@@ -332,14 +332,21 @@ impl TrialProcess {
                 on_line: command.on_line.clone(),
                 _done: done_tx.clone(),
             };
-            thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name(format!("trial-{stream:?}").to_lowercase())
-                .spawn(move || reader.run(pipe))
-                .map_err(|source| Error::TrialProcess {
+                .spawn(move || reader.run(pipe));
+            if let Err(source) = spawned {
+                // No handle owns the child yet: it must not run on unwatched.
+                if let Err(e) = signal_group(&mut child, Signal::Kill) {
+                    tracing::warn!(program = %program, error = %e, "cannot kill trial process");
+                }
+                let _reaped = child.wait();
+                return Err(Error::TrialProcess {
                     action: "read the output of",
-                    program: program.clone(),
+                    program,
                     source,
-                })?;
+                });
+            }
         }
         Ok(TrialProcess {
             child,
