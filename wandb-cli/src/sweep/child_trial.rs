@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use wandb_log::agent::TRIAL_OWNED_VARS;
 use wandb_log::local_sweep::{Trial, TrialExecutor};
 use wandb_log::{OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
 use wandb_sweep::{CommandContext, SweepConfig, Value, python_json};
@@ -22,11 +23,14 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How often a worker looks at its child.
 const CHILD_POLL: Duration = Duration::from_millis(50);
 
-/// Variables of this process that would attach a child to another sweep or server run.
-/// `WANDB_SWEEP_ID` in particular: a run carrying a sweep id that W&B does not know is not
-/// uploaded by `wandb sync` ("sweep not found"), so local trials join the group `sweep-<id>`
-/// instead.
-const NOT_INHERITED: [&str; 3] = ["WANDB_SERVICE", "WANDB_SWEEP_ID", "WANDB_RESUME"];
+/// Variables of this process that would attach a child to another sweep or server run:
+/// `WANDB_SERVICE` and the run's own ([`TRIAL_OWNED_VARS`], those the trial needs are set
+/// again). `WANDB_SWEEP_ID` in particular: a run carrying a sweep id that W&B does not know
+/// is not uploaded by `wandb sync` ("sweep not found"), so local trials join the group
+/// `sweep-<id>` instead.
+fn not_inherited() -> impl Iterator<Item = &'static str> {
+    std::iter::once("WANDB_SERVICE").chain(TRIAL_OWNED_VARS)
+}
 
 /// Runs each trial as a child process.
 pub(super) struct ChildTrials {
@@ -103,7 +107,7 @@ impl ChildTrials {
             .on_line(move |_stream: Stream, line: &str| {
                 progress.println(&format!("{prefix}{line}"));
             });
-        for key in NOT_INHERITED {
+        for key in not_inherited() {
             command = command.env_remove(key);
         }
         if let Some(project) = &self.config.project {

@@ -31,5 +31,6 @@ pub use session::{
     SessionEvent, SessionOptions, StopHook,
 };
 pub use sweep_path::SweepPath;
-pub use sweep_run::sweep_run;
+pub(crate) use sweep_run::trial_var;
+pub use sweep_run::{TRIAL_OWNED_VARS, sweep_run};
 pub use trial_launch::TrialLaunch;
