@@ -5,12 +5,11 @@
 
 use std::collections::VecDeque;
 
-use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wandb_log::agent::TRIAL_OWNED_VARS;
+use wandb_log::agent::{TRIAL_OWNED_VARS, param_file_yaml};
 use wandb_log::local_sweep::{Trial, TrialExecutor};
 use wandb_log::{OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
 use wandb_sweep::{CommandContext, SweepConfig, Value, python_json};
@@ -86,7 +85,7 @@ impl ChildTrials {
             .join(format!("sweep-{}", trial.sweep_id()));
         std::fs::create_dir_all(&files)?;
         let yaml = files.join(format!("config-{}.yaml", trial.run_id()));
-        std::fs::write(&yaml, agent_config_yaml(trial.params()))?;
+        std::fs::write(&yaml, param_file_yaml(trial.params()))?;
         let json = files.join(format!("config-{}.json", trial.run_id()));
         std::fs::write(&json, python_json(trial.params()))?;
         let ctx = CommandContext {
@@ -133,24 +132,6 @@ fn wait(child: &mut TrialProcess, probe: &ChildLog) -> Result<TrialExit, wandb_l
             return child.stop(STOP_GRACE);
         }
     }
-}
-
-/// The agent's parameter file: `wandb_version: 1`, a blank line, then `name: {value: v}` per
-/// parameter in block style.
-fn agent_config_yaml(params: &Value) -> String {
-    let wrapped: IndexMap<String, Value> = match params {
-        Value::Map(m) => m
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    Value::Map(IndexMap::from([("value".to_owned(), v.clone())])),
-                )
-            })
-            .collect(),
-        _ => IndexMap::new(),
-    };
-    format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
 }
 
 /// Why a child failed: its exit and its last error line.

@@ -15,7 +15,7 @@ use super::outcome::{AgentOutcome, AgentReport, TrialRecord, TrialStatus};
 use super::session::{AgentSession, SessionEvent, SessionOptions, StopHook};
 use super::sweep_path::SweepPath;
 use super::sweep_run::sweep_run;
-use crate::error::Error;
+use crate::error::{Error, panic_message};
 use crate::run::Run;
 use crate::run_builder::RunBuilder;
 use crate::settings::Mode;
@@ -352,15 +352,6 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
 
 fn lock(current: &Mutex<Current>) -> MutexGuard<'_, Current> {
     current.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The text of a panic payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned())
 }
 
 #[cfg(test)]

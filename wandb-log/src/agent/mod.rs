@@ -33,4 +33,4 @@ pub use session::{
 pub use sweep_path::SweepPath;
 pub(crate) use sweep_run::trial_var;
 pub use sweep_run::{TRIAL_OWNED_VARS, sweep_run};
-pub use trial_launch::TrialLaunch;
+pub use trial_launch::{TrialLaunch, param_file_yaml};

@@ -113,7 +113,7 @@ impl TrialLaunch {
         let config = self.config(sweep_config_yaml);
         std::fs::create_dir_all(self.sweep_dir())?;
         let param_file = self.param_file();
-        std::fs::write(&param_file, self.param_yaml())?;
+        std::fs::write(&param_file, param_file_yaml(&self.params))?;
         let mut context = self.context.clone();
         context.env.clone_from(env);
         if uses_json_file(&config) {
@@ -141,21 +141,6 @@ impl TrialLaunch {
         Ok(cmd)
     }
 
-    /// `wandb_version: 1`, a blank line, then `param: {value: v}` in block style.
-    fn param_yaml(&self) -> String {
-        let wrapped: IndexMap<String, Value> = match &self.params {
-            Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| {
-                    let inner = IndexMap::from([("value".to_owned(), v.clone())]);
-                    (k.clone(), Value::Map(inner))
-                })
-                .collect(),
-            _ => IndexMap::new(),
-        };
-        format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
-    }
-
     /// The parts of the stored config the argv needs (`command`, `program`); a config this
     /// crate cannot fully check still gives them.
     fn config(&self, yaml: Option<&str>) -> SweepConfig {
@@ -177,6 +162,29 @@ impl TrialLaunch {
         };
         config
     }
+}
+
+/// The text of the parameter file the official agent writes (`WANDB_SWEEP_PARAM_PATH`):
+/// `wandb_version: 1`, a blank line, then `param: {value: v}` per parameter in block style.
+///
+/// ```
+/// let params: wandb_sweep::Value = serde_json::from_str(r#"{"lr": 0.01}"#).unwrap();
+/// let yaml = wandb_log::agent::param_file_yaml(&params);
+/// assert_eq!(yaml, "wandb_version: 1\n\nlr:\n  value: 0.01\n");
+/// ```
+#[must_use]
+pub fn param_file_yaml(params: &Value) -> String {
+    let wrapped: IndexMap<String, Value> = match params {
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let inner = IndexMap::from([("value".to_owned(), v.clone())]);
+                (k.clone(), Value::Map(inner))
+            })
+            .collect(),
+        _ => IndexMap::new(),
+    };
+    format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
 }
 
 fn uses_json_file(config: &SweepConfig) -> bool {

@@ -5,10 +5,9 @@ use std::fmt::Display;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use super::controller::panic_message;
 use super::trial::{Trial, TrialExecutor};
 use crate::agent::trial_var;
-use crate::error::Error;
+use crate::error::{Error, panic_message};
 use crate::run::Run;
 use crate::settings::Mode;
 
@@ -33,7 +32,7 @@ where
         let outcome = match catch_unwind(AssertUnwindSafe(|| (self.0)(run.clone()))) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
-            Err(payload) => Err(panic_message(payload.as_ref())),
+            Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
         };
         // A cancel while the run finishes does not make the trial run again.
         trial.mark_returned();

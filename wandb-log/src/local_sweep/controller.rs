@@ -13,7 +13,7 @@ use wandb_sweep::{DoneReason, EarlyTerminate, Suggestion, SweepConfig, next_run}
 
 use super::state::{SweepState, TrialRecord, TrialStatus};
 use super::trial::{SharedLink, Trial, TrialExecutor, TrialProbe, lock_link};
-use crate::error::Error;
+use crate::error::{Error, panic_message};
 use crate::settings::new_run_id;
 
 /// What one invocation may do.
@@ -144,7 +144,7 @@ impl<'a> Controller<'a> {
         while let Some(trial) = self.next_trial() {
             let outcome = match catch_unwind(AssertUnwindSafe(|| executor.execute(&trial))) {
                 Ok(result) => result,
-                Err(payload) => Err(panic_message(payload.as_ref())),
+                Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
             };
             trial.mark_returned();
             self.record(&trial, outcome);
@@ -359,14 +359,4 @@ fn restart(record: &mut TrialRecord) {
 fn relative_to(path: &Path, base: &Path) -> PathBuf {
     path.strip_prefix(base)
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned());
-    format!("panicked: {text}")
 }
