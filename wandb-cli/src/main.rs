@@ -6,7 +6,7 @@
 //! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs; `wandb-rs agent
 //! SWEEP` runs a sweep's trials. Exit codes: 0 success (all files valid), 1 invalid config
 //! (agent: too many failed trials; sweep local: a failed trial), 2 usage or I/O error; `agent`
-//! also: 3 sweep stopped, cancelled or deleted, 4 sweep paused; 130 interrupted (`agent`,
+//! also: 3 sweep cancelled or deleted, 4 sweep paused; 130 interrupted (`agent`,
 //! `sweep local`).
 
 mod agent;
@@ -34,9 +34,10 @@ enum Command {
     Sweep(sweep::SweepCommand),
     /// Run a W&B sweep's trials as child processes (like `wandb agent`).
     ///
-    /// Exit codes: 0 done (count reached, or no runs left: grid exhausted or run_cap),
-    /// 1 too many failed trials, 2 usage or W&B errors, 3 sweep stopped, cancelled or
-    /// deleted, 4 sweep paused, 130 interrupted.
+    /// Exit codes: 0 done (count reached, or no runs left: grid exhausted, run_cap, or the
+    /// sweep is finished or was stopped by its owner), 1 too many failed trials, 2 usage or
+    /// W&B errors (also: API key refused, or 10 heartbeats in a row failed), 3 sweep
+    /// cancelled or deleted, 4 sweep paused, 130 interrupted.
     Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
     Login {
@@ -58,6 +59,14 @@ enum Command {
     },
 }
 
+/// The process's environment without the variables whose name or value is not UTF-8
+/// (`std::env::vars` panics on them; no W&B variable or `${envvar:…}` can use them).
+fn utf8_env<C: FromIterator<(String, String)>>() -> C {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 /// How a command ended; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -67,7 +76,7 @@ enum Outcome {
     Invalid,
     /// A file could not be read or written (exit 2).
     IoError,
-    /// The sweep was stopped, cancelled or deleted (exit 3).
+    /// The sweep was cancelled or deleted (exit 3).
     SweepOver,
     /// The sweep is paused (exit 4).
     SweepPaused,

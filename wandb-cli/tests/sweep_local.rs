@@ -43,13 +43,18 @@ fn sweep_local(tmp: &TempDir, yaml: &str, extra: &[&str], program: &[&str]) -> O
     args.extend(extra);
     args.push("--");
     args.extend(program);
-    Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
-        .args(&args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wandb-rs"));
+    cmd.args(&args)
         .current_dir(&tmp.0)
         .env_remove("WANDB_SWEEP_ID")
-        .env_remove("WANDB_RUN_ID")
-        .output()
-        .expect("wandb-rs runs")
+        .env_remove("WANDB_RUN_ID");
+    // A variable that is not UTF-8 must not stop the sweep.
+    #[cfg(unix)]
+    cmd.env(
+        "WANDB_RS_NOT_UTF8",
+        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff"),
+    );
+    cmd.output().expect("wandb-rs runs")
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -95,3 +95,12 @@ pub enum Error {
     #[error(transparent)]
     Api(#[from] wandb_api::Error),
 }
+
+/// The text of a caught panic's payload (a `&str` or `String` message).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned())
+}

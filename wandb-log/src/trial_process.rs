@@ -40,8 +40,13 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 /// How often a waiting call looks at the child.
 const POLL: Duration = Duration::from_millis(20);
 
-/// How long a finished child's output readers may still take (a grandchild may hold the pipes).
+/// How long a finished child's output readers may still take while a process of its group
+/// is alive (a grandchild may hold the pipes open for good).
 const READER_GRACE: Duration = Duration::from_secs(2);
+
+/// How long they may take once the whole group is gone (the output still in the pipes is
+/// read to its end; the bound only guards against a grandchild that left the group).
+const READER_LIMIT: Duration = Duration::from_secs(60);
 
 /// Which output stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -332,14 +337,21 @@ impl TrialProcess {
                 on_line: command.on_line.clone(),
                 _done: done_tx.clone(),
             };
-            thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name(format!("trial-{stream:?}").to_lowercase())
-                .spawn(move || reader.run(pipe))
-                .map_err(|source| Error::TrialProcess {
+                .spawn(move || reader.run(pipe));
+            if let Err(source) = spawned {
+                // No handle owns the child yet: it must not run on unwatched.
+                if let Err(e) = signal_group(&mut child, Signal::Kill) {
+                    tracing::warn!(program = %program, error = %e, "cannot kill trial process");
+                }
+                let _reaped = child.wait();
+                return Err(Error::TrialProcess {
                     action: "read the output of",
-                    program: program.clone(),
+                    program,
                     source,
-                })?;
+                });
+            }
         }
         Ok(TrialProcess {
             child,
@@ -474,9 +486,18 @@ impl TrialProcess {
 
     fn ended(&mut self, status: ExitStatus) -> TrialExit {
         // The readers end when the pipes close (no message is ever sent: the channel
-        // disconnects); a grandchild that keeps them open is not waited for longer than
-        // READER_GRACE.
-        let _ = self.readers_done.recv_timeout(READER_GRACE);
+        // disconnects). While a process of the child's group lives (a grandchild may keep
+        // the pipes open) they get READER_GRACE; otherwise they read to the end.
+        let start = Instant::now();
+        while let Err(mpsc::RecvTimeoutError::Timeout) = self.readers_done.recv_timeout(POLL) {
+            let limit = match group_alive(&self.child) {
+                true => READER_GRACE,
+                false => READER_LIMIT,
+            };
+            if start.elapsed() >= limit {
+                break;
+            }
+        }
         let exit = TrialExit { status };
         self.exit = Some(exit);
         exit
@@ -575,6 +596,18 @@ fn signal_group(child: &mut Child, signal: Signal) -> std::io::Result<()> {
         Err(rustix::io::Errno::SRCH) => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether a process of the child's group still exists (the child itself may be reaped).
+#[cfg(unix)]
+fn group_alive(child: &Child) -> bool {
+    use rustix::process::{Pid, test_kill_process_group};
+    test_kill_process_group(Pid::from_child(child)).is_ok()
+}
+
+#[cfg(not(unix))]
+fn group_alive(_child: &Child) -> bool {
+    false
 }
 
 #[cfg(not(unix))]

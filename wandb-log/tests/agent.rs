@@ -355,6 +355,30 @@ async fn a_failed_heartbeat_is_only_a_missed_beat() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_refused_key_or_failing_heartbeats_end_the_agent() {
+    // 401 at once; 500s after the limit of failures in a row.
+    for (status, says) in [
+        (401, "WANDB_API_KEY"),
+        (500, "3 heartbeats in a row failed"),
+    ] {
+        let server = server(&["RUNNING"]).await;
+        Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+        let dir = tmp("unreachable");
+        let report = run_to_end(agent(&server, &dir).max_failed_heartbeats(3)).await;
+        let AgentOutcome::ConnectionLost(why) = &report.outcome else {
+            panic!("{status}: {:?}", report.outcome);
+        };
+        assert!(why.contains(says), "{status}: {why}");
+        assert!(why.contains("WANDB_BASE_URL"), "{status}: {why}");
+        assert!(!report.outcome.sweep_is_done());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_sweep_ends_the_agent() {
     let server = server(&["RUNNING"]).await;
     Mock::given(body_partial_json(json!({ "operationName": "Heartbeat" })))

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use wandb_log::local_sweep::{STATE_FILE, TrialStatus};
+use wandb_log::local_sweep::{STATE_FILE, Trial, TrialExecutor, TrialProbe, TrialStatus};
 use wandb_log::proto::record::RecordType;
 use wandb_log::{Error, LocalSweep, LogReader, Run};
 use wandb_sweep::{DoneReason, SweepConfig};
@@ -227,6 +227,44 @@ fn a_cancelled_sweep_stops_its_trials_and_runs_them_again_on_resume() {
     assert_eq!(rest.trials.len(), 6);
     assert_eq!(rest.with_status(TrialStatus::Finished).len(), 6);
     assert_eq!(rest.trials[last.number as usize].attempts, 2);
+}
+
+#[test]
+fn a_trial_that_returned_before_a_cancel_is_finished_not_run_again() {
+    /// Done as soon as it starts; the cancel comes while it cleans up.
+    struct DoneThenCancel(Arc<AtomicBool>);
+    impl TrialExecutor for DoneThenCancel {
+        fn execute(&self, trial: &Trial) -> Result<(), String> {
+            let probe = Arc::new(StopSeen::default());
+            trial.attach(probe.clone());
+            trial.mark_returned();
+            self.0.store(true, Ordering::Relaxed);
+            // Long enough for the controller to see the cancel (bounded).
+            let until = Instant::now() + Duration::from_secs(2);
+            while !probe.0.load(Ordering::Relaxed) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(())
+        }
+    }
+    #[derive(Default)]
+    struct StopSeen(AtomicBool);
+    impl TrialProbe for StopSeen {
+        fn history(&self) -> Vec<(u64, f64)> {
+            Vec::new()
+        }
+        fn request_stop(&self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let tmp = TempDir::new("returned");
+    let cancel = Arc::new(AtomicBool::new(false));
+    let report = LocalSweep::new(config(GRID6), &tmp.0)
+        .cancel_flag(cancel.clone())
+        .run_with(&DoneThenCancel(cancel))
+        .expect("cancelled sweep");
+    assert_eq!(report.trials.len(), 1, "nothing started after the cancel");
+    assert_eq!(report.trials[0].status, TrialStatus::Finished);
 }
 
 #[test]

@@ -83,7 +83,19 @@ impl ChildTrial {
             run: run.clone(),
         };
         let cmd = cmd.on_line(move |stream, line| forward.line(stream, line));
-        let process = TrialProcess::spawn(&cmd).map_err(|e| e.to_string())?;
+        let process = match TrialProcess::spawn(&cmd) {
+            Ok(p) => p,
+            Err(e) => {
+                // The run exists on W&B already: it must not finish as a success.
+                let message = e.to_string();
+                if let Some(run) = &run
+                    && let Err(fe) = run.fail(&format!("the trial could not start: {message}"))
+                {
+                    output::error(&format!("wandb-rs agent: run {run_id}: {fe}"));
+                }
+                return Err(message);
+            }
+        };
         Ok(ChildTrial {
             run_id: run_id.to_owned(),
             process,

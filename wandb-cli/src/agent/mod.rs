@@ -3,8 +3,10 @@
 //! using `wandb` and Rust programs using `wandb-log` both attach to their sweep run).
 //!
 //! Exit codes: 0 the agent ran its `--count` trials, or the sweep has no runs left (grid
-//! exhausted or `run_cap` reached); 1 too many trials failed; 2 usage, configuration or
-//! W&B errors (unknown sweep, network); 3 the sweep was stopped, cancelled or deleted;
+//! exhausted or `run_cap` reached) or is finished (`FINISHED`: a completed grid, or stopped
+//! by its owner; the server does not tell them apart); 1 too many trials failed; 2 usage, configuration or
+//! W&B errors (unknown sweep, network; also a refused API key or 10 failed heartbeats in a
+//! row while running); 3 the sweep was cancelled or deleted;
 //! 4 the sweep is paused; 130 interrupted (Ctrl-C or SIGTERM: running trials get SIGTERM, a
 //! second signal SIGKILLs them).
 
@@ -59,11 +61,11 @@ pub(crate) struct AgentArgs {
     /// Output lines of a failed trial to report.
     #[arg(long, default_value_t = 20, value_name = "LINES")]
     tail: usize,
-    /// Seconds between heartbeats.
+    /// Seconds between heartbeats (at least 0.1).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     heartbeat: f64,
     /// Seconds between reads of the sweep's state while the agent is idle (a paused sweep
-    /// ends the agent with exit code 4).
+    /// ends the agent with exit code 4; at least 0.1).
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     state_check: f64,
 }
@@ -86,10 +88,13 @@ pub(crate) fn run(args: &AgentArgs) -> Outcome {
 /// The exit code of each way the agent ends (see the module docs).
 fn exit_outcome(outcome: &AgentOutcome) -> Outcome {
     match outcome {
-        AgentOutcome::CountReached(_) | AgentOutcome::NoRunsLeft => Outcome::Ok,
+        AgentOutcome::CountReached(_) | AgentOutcome::NoRunsLeft | AgentOutcome::SweepFinished => {
+            Outcome::Ok
+        }
         AgentOutcome::TooManyFailures(_) => Outcome::Invalid,
         AgentOutcome::SweepPaused => Outcome::SweepPaused,
         AgentOutcome::Interrupted => Outcome::Interrupted,
+        AgentOutcome::ConnectionLost(_) => Outcome::IoError,
         _ => Outcome::SweepOver,
     }
 }
@@ -142,7 +147,7 @@ impl Supervisor {
             sweep: session.sweep().clone(),
             config_yaml: session.config_yaml().map(str::to_owned),
             wandb_dir: wandb_dir()?,
-            env: std::env::vars().collect(),
+            env: crate::utf8_env(),
             metrics,
             tail_lines: args.tail,
             kill_delay,
@@ -304,10 +309,12 @@ fn start_slots(
         .collect()
 }
 
-/// `WANDB_DIR`, else the current directory (as the official agent sets it).
+/// `WANDB_DIR`, else the current directory (as the official agent sets it), absolute.
 fn wandb_dir() -> Result<std::path::PathBuf, String> {
-    match std::env::var_os("WANDB_DIR") {
-        Some(d) if !d.is_empty() => Ok(d.into()),
-        _ => std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}")),
-    }
+    let dir: std::path::PathBuf = match std::env::var_os("WANDB_DIR") {
+        Some(d) if !d.is_empty() => d.into(),
+        _ => ".".into(),
+    };
+    std::path::absolute(&dir)
+        .map_err(|e| format!("cannot resolve WANDB_DIR {}: {e}", dir.display()))
 }

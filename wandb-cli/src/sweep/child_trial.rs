@@ -5,11 +5,11 @@
 
 use std::collections::VecDeque;
 
-use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use wandb_log::agent::{TRIAL_OWNED_VARS, param_file_yaml};
 use wandb_log::local_sweep::{Trial, TrialExecutor};
 use wandb_log::{OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
 use wandb_sweep::{CommandContext, SweepConfig, Value, python_json};
@@ -22,11 +22,14 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How often a worker looks at its child.
 const CHILD_POLL: Duration = Duration::from_millis(50);
 
-/// Variables of this process that would attach a child to another sweep or server run.
-/// `WANDB_SWEEP_ID` in particular: a run carrying a sweep id that W&B does not know is not
-/// uploaded by `wandb sync` ("sweep not found"), so local trials join the group `sweep-<id>`
-/// instead.
-const NOT_INHERITED: [&str; 3] = ["WANDB_SERVICE", "WANDB_SWEEP_ID", "WANDB_RESUME"];
+/// Variables of this process that would attach a child to another sweep or server run:
+/// `WANDB_SERVICE` and the run's own ([`TRIAL_OWNED_VARS`], those the trial needs are set
+/// again). `WANDB_SWEEP_ID` in particular: a run carrying a sweep id that W&B does not know
+/// is not uploaded by `wandb sync` ("sweep not found"), so local trials join the group
+/// `sweep-<id>` instead.
+fn not_inherited() -> impl Iterator<Item = &'static str> {
+    std::iter::once("WANDB_SERVICE").chain(TRIAL_OWNED_VARS)
+}
 
 /// Runs each trial as a child process.
 pub(super) struct ChildTrials {
@@ -82,13 +85,13 @@ impl ChildTrials {
             .join(format!("sweep-{}", trial.sweep_id()));
         std::fs::create_dir_all(&files)?;
         let yaml = files.join(format!("config-{}.yaml", trial.run_id()));
-        std::fs::write(&yaml, agent_config_yaml(trial.params()))?;
+        std::fs::write(&yaml, param_file_yaml(trial.params()))?;
         let json = files.join(format!("config-{}.json", trial.run_id()));
         std::fs::write(&json, python_json(trial.params()))?;
         let ctx = CommandContext {
             json_file: Some(json.display().to_string()),
             no_env: cfg!(windows),
-            env: std::env::vars().collect(),
+            env: crate::utf8_env(),
             ..CommandContext::new()
         };
         let argv = ctx.argv(&self.config, trial.params());
@@ -103,7 +106,7 @@ impl ChildTrials {
             .on_line(move |_stream: Stream, line: &str| {
                 progress.println(&format!("{prefix}{line}"));
             });
-        for key in NOT_INHERITED {
+        for key in not_inherited() {
             command = command.env_remove(key);
         }
         if let Some(project) = &self.config.project {
@@ -129,24 +132,6 @@ fn wait(child: &mut TrialProcess, probe: &ChildLog) -> Result<TrialExit, wandb_l
             return child.stop(STOP_GRACE);
         }
     }
-}
-
-/// The agent's parameter file: `wandb_version: 1`, a blank line, then `name: {value: v}` per
-/// parameter in block style.
-fn agent_config_yaml(params: &Value) -> String {
-    let wrapped: IndexMap<String, Value> = match params {
-        Value::Map(m) => m
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    Value::Map(IndexMap::from([("value".to_owned(), v.clone())])),
-                )
-            })
-            .collect(),
-        _ => IndexMap::new(),
-    };
-    format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
 }
 
 /// Why a child failed: its exit and its last error line.

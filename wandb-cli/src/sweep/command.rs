@@ -22,7 +22,7 @@ pub(super) fn run(path: &Path, params: &str, run_id: Option<&str>, format: Forma
     let ctx = CommandContext {
         json_file: run_id.map(|r| format!("config-{r}.json")),
         no_env: cfg!(windows),
-        env: std::env::vars().collect(),
+        env: crate::utf8_env(),
         ..CommandContext::new()
     };
     let argv = ctx.argv(&config, &params);

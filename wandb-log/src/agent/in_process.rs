@@ -15,7 +15,7 @@ use super::outcome::{AgentOutcome, AgentReport, TrialRecord, TrialStatus};
 use super::session::{AgentSession, SessionEvent, SessionOptions, StopHook};
 use super::sweep_path::SweepPath;
 use super::sweep_run::sweep_run;
-use crate::error::Error;
+use crate::error::{Error, panic_message};
 use crate::run::Run;
 use crate::run_builder::RunBuilder;
 use crate::settings::Mode;
@@ -92,17 +92,27 @@ impl Agent {
         self
     }
 
-    /// Time between heartbeats (default 5 s, as the official agent).
+    /// Time between heartbeats (default 5 s, as the official agent; at least
+    /// [`super::MIN_INTERVAL`], 100 ms).
     #[must_use]
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.session.heartbeat_interval = interval;
         self
     }
 
-    /// Time between reads of the sweep's state while idle (default 30 s).
+    /// Time between reads of the sweep's state while idle (default 30 s; at least
+    /// [`super::MIN_INTERVAL`], 100 ms).
     #[must_use]
     pub fn state_check_interval(mut self, interval: Duration) -> Self {
         self.session.state_check_interval = interval;
+        self
+    }
+
+    /// Failed heartbeats in a row after which the agent ends with
+    /// [`AgentOutcome::ConnectionLost`] (default 10; a refused API key ends it at once).
+    #[must_use]
+    pub fn max_failed_heartbeats(mut self, n: u32) -> Self {
+        self.session.max_failed_heartbeats = n;
         self
     }
 
@@ -342,15 +352,6 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
 
 fn lock(current: &Mutex<Current>) -> MutexGuard<'_, Current> {
     current.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The text of a panic payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned())
 }
 
 #[cfg(test)]

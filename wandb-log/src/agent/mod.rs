@@ -27,8 +27,10 @@ pub use failure_policy::{
 pub use in_process::Agent;
 pub use outcome::{AgentOutcome, AgentReport, TrialRecord, TrialStatus};
 pub use session::{
-    AgentSession, HEARTBEAT_INTERVAL, STATE_CHECK_INTERVAL, SessionEvent, SessionOptions, StopHook,
+    AgentSession, HEARTBEAT_INTERVAL, MAX_FAILED_HEARTBEATS, MIN_INTERVAL, STATE_CHECK_INTERVAL,
+    SessionEvent, SessionOptions, StopHook,
 };
 pub use sweep_path::SweepPath;
-pub use sweep_run::sweep_run;
-pub use trial_launch::TrialLaunch;
+pub(crate) use sweep_run::trial_var;
+pub use sweep_run::{TRIAL_OWNED_VARS, sweep_run};
+pub use trial_launch::{TrialLaunch, param_file_yaml};

@@ -13,7 +13,8 @@ pub enum AgentOutcome {
     /// The server has no runs left for this sweep (grid exhausted or `run_cap` reached) and
     /// told the agent to exit.
     NoRunsLeft,
-    /// The sweep was stopped (`FINISHED`): no new runs.
+    /// The sweep is `FINISHED`: it has no runs left (a completed grid) or its owner stopped
+    /// it; the server does not say which. No new runs.
     SweepFinished,
     /// The sweep was cancelled (`CANCELED`).
     SweepCanceled,
@@ -25,6 +26,10 @@ pub enum AgentOutcome {
     TooManyFailures(FailureStop),
     /// The agent was interrupted (Ctrl-C, SIGTERM).
     Interrupted,
+    /// W&B refused the API key (HTTP 401/403) or the heartbeats failed too many times in a
+    /// row; the message says what failed and what to check (`WANDB_API_KEY`,
+    /// `WANDB_BASE_URL`, the network).
+    ConnectionLost(String),
 }
 
 impl AgentOutcome {
@@ -60,7 +65,9 @@ impl fmt::Display for AgentOutcome {
             AgentOutcome::NoRunsLeft => f.write_str(
                 "the sweep has no runs left (grid exhausted or run_cap reached)",
             ),
-            AgentOutcome::SweepFinished => f.write_str("the sweep was stopped (FINISHED)"),
+            AgentOutcome::SweepFinished => f.write_str(
+                "the sweep is finished (no runs left, or stopped by its owner)",
+            ),
             AgentOutcome::SweepCanceled => f.write_str("the sweep was cancelled (CANCELED)"),
             AgentOutcome::SweepPaused => f.write_str(
                 "the sweep is paused: resume it (`wandb-rs sweep resume SWEEP` or the W&B UI), then start the agent again",
@@ -68,6 +75,7 @@ impl fmt::Display for AgentOutcome {
             AgentOutcome::SweepDeleted => f.write_str("the sweep or this agent was deleted on W&B"),
             AgentOutcome::TooManyFailures(why) => write!(f, "stopped: {why}"),
             AgentOutcome::Interrupted => f.write_str("interrupted"),
+            AgentOutcome::ConnectionLost(why) => write!(f, "lost the connection to W&B: {why}"),
         }
     }
 }

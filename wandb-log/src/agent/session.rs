@@ -20,6 +20,14 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often an idle agent reads the sweep's state (to notice a pause).
 pub const STATE_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The shortest heartbeat and state-check interval: shorter ones (zero included) are taken
+/// as this, so that a session never loops on the server without pause.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Failed heartbeats in a row after which the session gives up (default of
+/// [`SessionOptions::max_failed_heartbeats`]).
+pub const MAX_FAILED_HEARTBEATS: u32 = 10;
+
 /// Retries of one request of the session (fewer than the client's default 20).
 const MAX_RETRIES: u32 = 3;
 
@@ -30,14 +38,19 @@ pub type StopHook = Arc<dyn Fn(&[String]) + Send + Sync>;
 /// How a session talks to the server.
 #[derive(Clone)]
 pub struct SessionOptions {
-    /// Time between heartbeats (default [`HEARTBEAT_INTERVAL`]).
+    /// Time between heartbeats (default [`HEARTBEAT_INTERVAL`], at least [`MIN_INTERVAL`]).
     pub heartbeat_interval: Duration,
-    /// Time between reads of the sweep's state while idle (default [`STATE_CHECK_INTERVAL`]).
+    /// Time between reads of the sweep's state while idle (default
+    /// [`STATE_CHECK_INTERVAL`], at least [`MIN_INTERVAL`]).
     pub state_check_interval: Duration,
     /// The host name reported to W&B (default `WANDB_HOST`, else this machine's name).
     pub host: Option<String>,
     /// Called with the run ids to stop, as soon as the heartbeat brings the command.
     pub on_stop: Option<StopHook>,
+    /// Failed heartbeats in a row (each after the client's retries) after which the session
+    /// ends with [`AgentOutcome::ConnectionLost`] (default [`MAX_FAILED_HEARTBEATS`]; 0 is
+    /// taken as 1). A refused API key (HTTP 401/403) ends it at once.
+    pub max_failed_heartbeats: u32,
 }
 
 impl std::fmt::Debug for SessionOptions {
@@ -47,6 +60,7 @@ impl std::fmt::Debug for SessionOptions {
             .field("state_check_interval", &self.state_check_interval)
             .field("host", &self.host)
             .field("on_stop", &self.on_stop.is_some())
+            .field("max_failed_heartbeats", &self.max_failed_heartbeats)
             .finish()
     }
 }
@@ -58,6 +72,7 @@ impl Default for SessionOptions {
             state_check_interval: STATE_CHECK_INTERVAL,
             host: None,
             on_stop: None,
+            max_failed_heartbeats: MAX_FAILED_HEARTBEATS,
         }
     }
 }
@@ -71,8 +86,8 @@ pub enum SessionEvent {
     /// The server said `exit`: stop every trial now. The outcome says why (the sweep's state
     /// is read to tell a finished grid from a stopped or cancelled sweep).
     Exit(AgentOutcome),
-    /// No more work will come (the sweep was deleted, stopped or cancelled); running trials
-    /// may finish.
+    /// No more work will come (the sweep was deleted, stopped or cancelled, or W&B can no
+    /// longer be reached); running trials may finish.
     Ended(AgentOutcome),
     /// An idle agent found the sweep paused (repeated at each state check while it is).
     Paused,
@@ -327,13 +342,17 @@ impl Control {
             .clone()
     }
 
-    /// Heartbeats until the sweep ends, the server says `exit`, or the session is dropped.
+    /// Heartbeats until the sweep ends, the server says `exit`, W&B refuses the key or
+    /// cannot be reached for [`SessionOptions::max_failed_heartbeats`] beats in a row, or
+    /// the session is dropped.
     fn heartbeats(&self, rt: &tokio::runtime::Runtime, agent_id: &str) {
         let mut last_state_check = Instant::now();
+        let mut failures = 0_u32;
         loop {
             let running = self.running();
             let idle = match rt.block_on(self.client.heartbeat(agent_id, &running)) {
                 Ok(commands) => {
+                    failures = 0;
                     let idle = commands.is_empty() && running.is_empty();
                     if !self.deliver(rt, commands, &running) {
                         return;
@@ -346,18 +365,42 @@ impl Control {
                         .send(SessionEvent::Ended(AgentOutcome::SweepDeleted));
                     return;
                 }
+                Err(wandb_api::Error::Unauthorized) => {
+                    let why = format!(
+                        "{}; check WANDB_API_KEY and WANDB_BASE_URL",
+                        wandb_api::Error::Unauthorized
+                    );
+                    let _gone = self
+                        .events
+                        .send(SessionEvent::Ended(AgentOutcome::ConnectionLost(why)));
+                    return;
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "agent heartbeat failed; trying again");
+                    failures += 1;
+                    if failures >= self.options.max_failed_heartbeats.max(1) {
+                        let why = format!(
+                            "{failures} heartbeats in a row failed (last: {e}); check the network, WANDB_BASE_URL and WANDB_API_KEY"
+                        );
+                        let _gone = self
+                            .events
+                            .send(SessionEvent::Ended(AgentOutcome::ConnectionLost(why)));
+                        return;
+                    }
+                    tracing::warn!(error = %e, failures, "agent heartbeat failed; trying again");
                     false
                 }
             };
-            if idle && last_state_check.elapsed() >= self.options.state_check_interval {
+            let state_check = self.options.state_check_interval.max(MIN_INTERVAL);
+            if idle && last_state_check.elapsed() >= state_check {
                 last_state_check = Instant::now();
                 if !self.check_state(rt) {
                     return;
                 }
             }
-            match self.wake.recv_timeout(self.options.heartbeat_interval) {
+            match self
+                .wake
+                .recv_timeout(self.options.heartbeat_interval.max(MIN_INTERVAL))
+            {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }

@@ -9,11 +9,36 @@ use crate::run::Run;
 use crate::run_builder::RunBuilder;
 use crate::settings::Mode;
 
+/// Variables that say which run a process logs to (id, name, group, resume mode, sweep,
+/// parameter file). A sweep gives each trial its own; the values of this process (an outer
+/// agent's, or the user's shell) would make every trial the same run, so trials never
+/// inherit them: the in-process agent, the local sweep's closures and `wandb-rs sweep
+/// local`'s children all skip them.
+pub const TRIAL_OWNED_VARS: [&str; 6] = [
+    "WANDB_RUN_ID",
+    "WANDB_NAME",
+    "WANDB_RUN_GROUP",
+    "WANDB_RESUME",
+    "WANDB_SWEEP_ID",
+    "WANDB_SWEEP_PARAM_PATH",
+];
+
+/// `lookup(key)`, except for [`TRIAL_OWNED_VARS`] and `also`.
+pub(crate) fn trial_var(
+    key: &str,
+    also: &[&str],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    match TRIAL_OWNED_VARS.contains(&key) || also.contains(&key) {
+        true => None,
+        false => lookup(key),
+    }
+}
+
 /// Starts the run of a trial from `template`: id `run_id`, sweep `sweep`, the template's
 /// config with `params` (plain values) over it, backend `api`, entity and project from the
-/// sweep path. A
-/// `WANDB_SWEEP_PARAM_PATH` of this process (an outer agent's) is ignored: the parameters are
-/// the command's.
+/// sweep path. This process's [`TRIAL_OWNED_VARS`] (an outer agent's `WANDB_SWEEP_PARAM_PATH`,
+/// a `WANDB_NAME`, …) are ignored: the parameters are the command's.
 ///
 /// ```
 /// use wandb_log::{Mode, Run, agent::{SweepPath, sweep_run}};
@@ -47,8 +72,28 @@ pub fn sweep_run(
     if let Some(p) = &sweep.project {
         builder = builder.project(p.clone());
     }
-    builder.init_with(|k| match k {
-        "WANDB_SWEEP_PARAM_PATH" => None,
-        _ => std::env::var(k).ok(),
-    })
+    builder.init_with(|k| trial_var(k, &[], |k| std::env::var(k).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trials_do_not_inherit_the_variables_of_a_run() {
+        let env = |k: &str| Some(format!("outer-{k}"));
+        for key in [
+            "WANDB_RESUME",
+            "WANDB_NAME",
+            "WANDB_RUN_GROUP",
+            "WANDB_RUN_ID",
+        ] {
+            assert_eq!(trial_var(key, &[], env), None, "{key}");
+        }
+        assert_eq!(trial_var("WANDB_MODE", &["WANDB_MODE"], env), None);
+        assert_eq!(
+            trial_var("WANDB_API_KEY", &["WANDB_MODE"], env).as_deref(),
+            Some("outer-WANDB_API_KEY")
+        );
+    }
 }

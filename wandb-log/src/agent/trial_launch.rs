@@ -47,7 +47,8 @@ pub struct TrialLaunch {
 impl TrialLaunch {
     /// A trial of `sweep` with the server's `run_id` and `params` (plain values, as
     /// [`wandb_api::AgentCommand::Run`] carries them); `dir` is the `WANDB_DIR` (the parent
-    /// of `wandb/`).
+    /// of `wandb/`), made absolute against the current directory so that the paths the
+    /// child receives do not depend on its working directory.
     #[must_use]
     pub fn new(sweep: SweepPath, run_id: impl Into<String>, params: Value, dir: &Path) -> Self {
         TrialLaunch {
@@ -55,7 +56,7 @@ impl TrialLaunch {
             run_id: run_id.into(),
             program: None,
             params,
-            dir: dir.to_path_buf(),
+            dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
             context: CommandContext::new(),
         }
     }
@@ -99,7 +100,8 @@ impl TrialLaunch {
     /// `command` (default `${env} ${interpreter} ${program} ${args}`), `env` for
     /// `${envvar:NAME}`, and the child environment of the official agent (`WANDB_RUN_ID`,
     /// `WANDB_SWEEP_ID`, `WANDB_SWEEP_PARAM_PATH`, `WANDB_ENTITY`, `WANDB_PROJECT`,
-    /// `WANDB_DIR`; `WANDB_SERVICE` removed). The child runs in `dir`.
+    /// `WANDB_DIR`; `WANDB_SERVICE` removed). As with the official agent, the child keeps
+    /// the caller's working directory (a relative `program` is found there, not in `dir`).
     ///
     /// # Errors
     /// [`Error::Io`] when the parameter files cannot be written.
@@ -111,7 +113,7 @@ impl TrialLaunch {
         let config = self.config(sweep_config_yaml);
         std::fs::create_dir_all(self.sweep_dir())?;
         let param_file = self.param_file();
-        std::fs::write(&param_file, self.param_yaml())?;
+        std::fs::write(&param_file, param_file_yaml(&self.params))?;
         let mut context = self.context.clone();
         context.env.clone_from(env);
         if uses_json_file(&config) {
@@ -127,8 +129,7 @@ impl TrialLaunch {
             .env("WANDB_SWEEP_ID", &self.sweep.sweep_id)
             .env("WANDB_SWEEP_PARAM_PATH", param_file.display().to_string())
             .env("WANDB_DIR", self.dir.display().to_string())
-            .env_remove("WANDB_SERVICE")
-            .current_dir(&self.dir);
+            .env_remove("WANDB_SERVICE");
         for (key, value) in [
             ("WANDB_ENTITY", &self.sweep.entity),
             ("WANDB_PROJECT", &self.sweep.project),
@@ -138,21 +139,6 @@ impl TrialLaunch {
             }
         }
         Ok(cmd)
-    }
-
-    /// `wandb_version: 1`, a blank line, then `param: {value: v}` in block style.
-    fn param_yaml(&self) -> String {
-        let wrapped: IndexMap<String, Value> = match &self.params {
-            Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| {
-                    let inner = IndexMap::from([("value".to_owned(), v.clone())]);
-                    (k.clone(), Value::Map(inner))
-                })
-                .collect(),
-            _ => IndexMap::new(),
-        };
-        format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
     }
 
     /// The parts of the stored config the argv needs (`command`, `program`); a config this
@@ -176,6 +162,29 @@ impl TrialLaunch {
         };
         config
     }
+}
+
+/// The text of the parameter file the official agent writes (`WANDB_SWEEP_PARAM_PATH`):
+/// `wandb_version: 1`, a blank line, then `param: {value: v}` per parameter in block style.
+///
+/// ```
+/// let params: wandb_sweep::Value = serde_json::from_str(r#"{"lr": 0.01}"#).unwrap();
+/// let yaml = wandb_log::agent::param_file_yaml(&params);
+/// assert_eq!(yaml, "wandb_version: 1\n\nlr:\n  value: 0.01\n");
+/// ```
+#[must_use]
+pub fn param_file_yaml(params: &Value) -> String {
+    let wrapped: IndexMap<String, Value> = match params {
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let inner = IndexMap::from([("value".to_owned(), v.clone())]);
+                (k.clone(), Value::Map(inner))
+            })
+            .collect(),
+        _ => IndexMap::new(),
+    };
+    format!("wandb_version: 1\n\n{}", Value::Map(wrapped).to_yaml())
 }
 
 fn uses_json_file(config: &SweepConfig) -> bool {

@@ -5,23 +5,15 @@ use std::fmt::Display;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use super::controller::panic_message;
 use super::trial::{Trial, TrialExecutor};
-use crate::error::Error;
+use crate::agent::trial_var;
+use crate::error::{Error, panic_message};
 use crate::run::Run;
 use crate::settings::Mode;
 
-/// Variables the sweep sets itself; the process's own values (e.g. from an outer agent) are
-/// not inherited by trial runs.
-const SWEEP_OWNED: [&str; 7] = [
-    "WANDB_MODE",
-    "WANDB_RESUME",
-    "WANDB_DIR",
-    "WANDB_RUN_ID",
-    "WANDB_SWEEP_ID",
-    "WANDB_SWEEP_PARAM_PATH",
-    "WANDB_RUN_GROUP",
-];
+/// Variables the local sweep sets itself besides [`crate::agent::TRIAL_OWNED_VARS`]; the
+/// process's own values are not inherited by trial runs.
+const SWEEP_OWNED: [&str; 2] = ["WANDB_MODE", "WANDB_DIR"];
 
 /// Runs each trial by calling a closure with its run.
 pub(crate) struct ClosureExecutor<F>(pub(crate) F);
@@ -40,8 +32,10 @@ where
         let outcome = match catch_unwind(AssertUnwindSafe(|| (self.0)(run.clone()))) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
-            Err(payload) => Err(panic_message(payload.as_ref())),
+            Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
         };
+        // A cancel while the run finishes does not make the trial run again.
+        trial.mark_returned();
         let finished = match &outcome {
             Ok(()) => run.finish(0).map(drop),
             Err(message) => run.fail(message).map(drop),
@@ -70,11 +64,5 @@ pub(crate) fn trial_run(trial: &Trial) -> Result<Run, Error> {
     if let Some(project) = trial.project() {
         builder = builder.project(project);
     }
-    builder.init_with(|key| {
-        if SWEEP_OWNED.contains(&key) {
-            None
-        } else {
-            std::env::var(key).ok()
-        }
-    })
+    builder.init_with(|key| trial_var(key, &SWEEP_OWNED, |k| std::env::var(k).ok()))
 }

@@ -13,7 +13,7 @@ use wandb_sweep::{DoneReason, EarlyTerminate, Suggestion, SweepConfig, next_run}
 
 use super::state::{SweepState, TrialRecord, TrialStatus};
 use super::trial::{SharedLink, Trial, TrialExecutor, TrialProbe, lock_link};
-use crate::error::Error;
+use crate::error::{Error, panic_message};
 use crate::settings::new_run_id;
 
 /// What one invocation may do.
@@ -41,7 +41,8 @@ impl Limits {
 struct Active {
     link: SharedLink,
     stop_requested: bool,
-    /// Stopped because the sweep was cancelled: it stays `running`, to run again.
+    /// Asked to stop by a cancel before its work returned: it stays `running`, to run
+    /// again (a trial that returned before the cancel reached it is recorded as it ended).
     interrupted: bool,
     /// The bands hyperband has judged the trial at (each once, when the trial reaches it).
     judged_bands: usize,
@@ -143,8 +144,9 @@ impl<'a> Controller<'a> {
         while let Some(trial) = self.next_trial() {
             let outcome = match catch_unwind(AssertUnwindSafe(|| executor.execute(&trial))) {
                 Ok(result) => result,
-                Err(payload) => Err(panic_message(payload.as_ref())),
+                Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
             };
+            trial.mark_returned();
             self.record(&trial, outcome);
         }
     }
@@ -323,10 +325,18 @@ impl<'a> Controller<'a> {
     }
 }
 
-/// Asks every running trial to stop, once; they stay `running` in the state file.
+/// Asks every running trial whose work has not returned yet to stop, once; they stay
+/// `running` in the state file (the stop may have cut them short). A trial that already
+/// returned keeps the status it ends with.
 fn interrupt(active: &mut HashMap<usize, Active>) {
     for trial in active.values_mut().filter(|a| !a.interrupted) {
-        let probe = lock_link(&trial.link).probe.clone();
+        let probe = {
+            let link = lock_link(&trial.link);
+            if link.returned {
+                continue;
+            }
+            link.probe.clone()
+        };
         if let Some(probe) = probe {
             probe.request_stop();
             trial.interrupted = true;
@@ -349,14 +359,4 @@ fn restart(record: &mut TrialRecord) {
 fn relative_to(path: &Path, base: &Path) -> PathBuf {
     path.strip_prefix(base)
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned());
-    format!("panicked: {text}")
 }

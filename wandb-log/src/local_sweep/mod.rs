@@ -69,6 +69,11 @@ use crate::settings::new_run_id;
 /// How often hyperband looks at running trials by default.
 const DEFAULT_POLL: Duration = Duration::from_millis(50);
 
+/// The shortest poll interval: shorter ones (zero included) are taken as this, so that the
+/// controller never spins. It is this low because trials that log fast (the quickstart's, in
+/// milliseconds) pass hyperband's bands between two looks at a longer interval.
+pub const MIN_POLL: Duration = Duration::from_millis(1);
+
 /// A sweep run on this machine; see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct LocalSweep {
@@ -129,16 +134,20 @@ impl LocalSweep {
         self
     }
 
-    /// How often hyperband looks at running trials (default 50 ms).
+    /// How often hyperband looks at running trials (default 50 ms, at least [`MIN_POLL`],
+    /// 1 ms).
     #[must_use]
     pub fn poll_interval(mut self, every: Duration) -> Self {
-        self.poll = every;
+        self.poll = every.max(MIN_POLL);
         self
     }
 
     /// A flag that cancels the sweep when it turns true (set it from a Ctrl-C handler): no
     /// trial starts after it, running trials are asked to stop (`should_stop()`), and they
-    /// stay `running` in the state file, so they run again when the sweep resumes.
+    /// stay `running` in the state file, so they run again when the sweep resumes. Whether a
+    /// trial was cut short is decided by whether the stop reached it before its closure
+    /// returned: one that returned first is recorded as it ended (`Ok`: finished), even if
+    /// its run was still being written when the cancel came.
     #[must_use]
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);

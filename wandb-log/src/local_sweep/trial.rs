@@ -88,6 +88,8 @@ pub trait TrialExecutor: Sync {
 pub(crate) struct TrialLink {
     pub(crate) probe: Option<Arc<dyn TrialProbe>>,
     pub(crate) run_dir: Option<PathBuf>,
+    /// The trial's work has returned: a cancel after this point did not cut it short.
+    pub(crate) returned: bool,
 }
 
 /// The link shared by a trial and the controller.
@@ -174,6 +176,14 @@ impl Trial {
     /// Lets the controller watch the trial's metric and stop it.
     pub fn attach(&self, probe: Arc<dyn TrialProbe>) {
         lock_link(&self.link).probe = Some(probe);
+    }
+
+    /// Notes that the trial's work is done (its run may still be finishing): a cancel from
+    /// now on does not interrupt it, so it is recorded as it ends instead of running again
+    /// on resume. The controller notes it when [`TrialExecutor::execute`] returns at the
+    /// latest; an executor with slow clean-up calls it earlier.
+    pub fn mark_returned(&self) {
+        lock_link(&self.link).returned = true;
     }
 
     /// Records the trial's run directory (shown in the final table and the state file).
