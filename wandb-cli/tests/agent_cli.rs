@@ -289,6 +289,12 @@ async fn failed_trials_report_their_output_tail_and_stop_the_agent() {
     assert!(err.contains("  | loading data"), "{err}");
     assert!(err.contains("3 trials failed in a row"), "{err}");
     assert!(!err.contains("starting run f4"), "{err}");
+    let kept = std::fs::read_to_string(dir.join("wandb/sweep-sw33p1d/output-f1.log"))
+        .expect("the failed trial's tail is kept with its run's files");
+    assert!(
+        kept.contains("  | boom in f1") && kept.starts_with("exit code 3"),
+        "{kept}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -35,6 +35,8 @@ pub(crate) struct ChildTrial {
     /// The run the agent logs `--metric` values to.
     run: Option<Run>,
     stopped: bool,
+    /// Where a failed trial's output tail is kept: `<sweep dir>/output-<run>.log`.
+    tail_file: PathBuf,
 }
 
 impl ChildTrial {
@@ -48,6 +50,7 @@ impl ChildTrial {
     ) -> Result<ChildTrial, String> {
         let mut launch =
             TrialLaunch::new(ctx.sweep.clone(), run_id, params.clone(), &ctx.wandb_dir);
+        let tail_file = launch.sweep_dir().join(format!("output-{run_id}.log"));
         if let Some(p) = program {
             launch = launch.program(p);
         }
@@ -101,6 +104,7 @@ impl ChildTrial {
             process,
             run,
             stopped: false,
+            tail_file,
         })
     }
 
@@ -160,7 +164,13 @@ impl ChildTrial {
             done.map_or_else(|e| Some(e.to_string()), |r| r.upload_error)
         });
         let what = match &status {
-            TrialStatus::Failed { message } => format!("failed: {message}"),
+            TrialStatus::Failed { message } => match std::fs::write(&self.tail_file, message) {
+                Ok(()) => format!(
+                    "failed: {message}\n  (kept in {})",
+                    self.tail_file.display()
+                ),
+                Err(_) => format!("failed: {message}"),
+            },
             TrialStatus::Stopped { message } => format!("stopped ({message})"),
             _ => "finished".to_owned(),
         };
