@@ -40,8 +40,8 @@ type Flight = Pin<Box<dyn Future<Output = Event> + Send>>;
 
 /// A finished request.
 pub(crate) enum Event {
-    Created(Result<UpsertedRun, ApiError>),
-    Configured(Result<UpsertedRun, ApiError>),
+    /// The run was created (no stream yet) or its config updated.
+    Upserted(Result<UpsertedRun, ApiError>),
     Sent(Box<FileStream>, Chunk, Result<StreamResponse, ApiError>),
 }
 
@@ -165,15 +165,13 @@ impl Uploader {
             return;
         }
         let idle = self.last_sent.map_or(Duration::MAX, |t| now - t);
-        let Some(stream) = self.stream.take() else {
-            self.flight = Some(self.create());
-            return;
-        };
-        if self.config_changed {
-            self.stream = Some(stream);
-            self.flight = Some(self.configure());
+        if self.stream.is_none() || self.config_changed {
+            self.flight = Some(self.upsert());
             return;
         }
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
         let has_news = !self.waiting.is_empty() || !self.output.is_empty();
         let due = if finishing {
             has_news || self.exit_code.is_some()
@@ -188,16 +186,11 @@ impl Uploader {
         self.last_sent = Some(now);
     }
 
-    fn create(&mut self) -> Flight {
+    /// Creates the run, or sends its changed config.
+    fn upsert(&mut self) -> Flight {
         let (client, upsert) = (self.client.clone(), self.upsert.clone());
         self.config_changed = false;
-        Box::pin(async move { Event::Created(client.upsert_run(&upsert).await) })
-    }
-
-    fn configure(&mut self) -> Flight {
-        let (client, upsert) = (self.client.clone(), self.upsert.clone());
-        self.config_changed = false;
-        Box::pin(async move { Event::Configured(client.upsert_run(&upsert).await) })
+        Box::pin(async move { Event::Upserted(client.upsert_run(&upsert).await) })
     }
 
     fn send(&mut self, mut stream: FileStream, finishing: bool) -> Flight {
@@ -225,7 +218,7 @@ impl Uploader {
     /// Handles a finished request.
     pub(crate) fn on_event(&mut self, event: Event, now: Instant) {
         match event {
-            Event::Created(Ok(run)) | Event::Configured(Ok(run)) if self.stream.is_none() => {
+            Event::Upserted(Ok(run)) if self.stream.is_none() => {
                 let offsets = Offsets {
                     history: run.history_line_count.max(self.stored.history),
                     ..self.stored
@@ -241,8 +234,8 @@ impl Uploader {
                 self.stream = Some(stream.with_retry(self.retry));
                 self.succeeded();
             }
-            Event::Created(Ok(_)) | Event::Configured(Ok(_)) => self.succeeded(),
-            Event::Created(Err(e)) | Event::Configured(Err(e)) => {
+            Event::Upserted(Ok(_)) => self.succeeded(),
+            Event::Upserted(Err(e)) => {
                 self.config_changed = true;
                 self.failed(&e, now);
             }
