@@ -240,7 +240,7 @@ fn history_item(key: &str, v: &Value) -> HistoryItem {
     }
 }
 
-fn run_record(info: &RunInfo, start: i64) -> RunRecord {
+pub(crate) fn run_record(info: &RunInfo, start: i64) -> RunRecord {
     let update = match &info.config {
         Value::Map(m) => m
             .iter()

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
-use wandb_api::{RetryPolicy, RunUpsert, parse_extended_json, to_extended_json};
+use wandb_api::{RetryPolicy, parse_extended_json, to_extended_json};
 use wandb_sweep::Value;
 
 use crate::error::Error;
@@ -18,7 +18,7 @@ use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{HistoryRecord, Record, RunRecord};
 use crate::transaction_log::LogReader;
-use crate::uploader::{REQUEST_RETRY, Uploader};
+use crate::uploader::{REQUEST_RETRY, Uploader, upsert_of};
 
 /// What a sync sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,33 +200,6 @@ fn insert_nested(map: &mut IndexMap<String, Value>, key: &str, nested: &[String]
         at = m;
     }
     at.insert((*last).to_owned(), value);
-}
-
-fn upsert_of(run: &RunRecord) -> RunUpsert {
-    let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let config = run.config.as_ref().map(|c| {
-        c.update
-            .iter()
-            .filter(|i| !i.key.is_empty() && i.key != "_wandb")
-            .map(|i| {
-                let v = parse_extended_json(&i.value_json).unwrap_or_default();
-                (i.key.clone(), v.to_json())
-            })
-            .collect()
-    });
-    RunUpsert {
-        run_id: Some(run.run_id.clone()),
-        entity: text(&run.entity),
-        project: text(&run.project),
-        display_name: text(&run.display_name),
-        notes: text(&run.notes),
-        tags: Some(run.tags.clone()),
-        group: text(&run.run_group),
-        job_type: text(&run.job_type),
-        sweep: text(&run.sweep_id),
-        config,
-        ..RunUpsert::default()
-    }
 }
 
 fn upload(

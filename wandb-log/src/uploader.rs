@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
+
+use crate::proto::RunRecord;
 use wandb_api::{
     Chunk, Client, Error as ApiError, FileStream, Offsets, RetryPolicy, RunUpsert, StreamResponse,
-    UpsertedRun,
+    UpsertedRun, parse_extended_json,
 };
 
 /// The default policy of each request: a few quick retries (the uploader retries later).
@@ -328,6 +330,34 @@ impl Uploader {
             }
         }
         self.error.take().filter(|_| self.given_up)
+    }
+}
+
+/// The `upsertBucket` that creates the run a `.wandb` run record describes.
+pub(crate) fn upsert_of(run: &RunRecord) -> RunUpsert {
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let config = run.config.as_ref().map(|c| {
+        c.update
+            .iter()
+            .filter(|i| !i.key.is_empty() && i.key != "_wandb")
+            .map(|i| {
+                let v = parse_extended_json(&i.value_json).unwrap_or_default();
+                (i.key.clone(), v.to_json())
+            })
+            .collect()
+    });
+    RunUpsert {
+        run_id: Some(run.run_id.clone()),
+        entity: text(&run.entity),
+        project: text(&run.project),
+        display_name: text(&run.display_name),
+        notes: text(&run.notes),
+        tags: Some(run.tags.clone()),
+        group: text(&run.run_group),
+        job_type: text(&run.job_type),
+        sweep: text(&run.sweep_id),
+        config,
+        ..RunUpsert::default()
     }
 }
 

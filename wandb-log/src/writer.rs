@@ -12,16 +12,16 @@ use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use wandb_api::{RetryPolicy, RunUpsert, to_extended_json};
+use wandb_api::{RetryPolicy, to_extended_json};
 use wandb_sweep::Value;
 
 use crate::error::Error;
 use crate::history::HistoryWriter;
 use crate::metric::config_metrics;
-use crate::offline_run::{OfflineRun, RunInfo, console_line, unix_now};
+use crate::offline_run::{OfflineRun, RunInfo, console_line, run_record, unix_now};
 use crate::outbox::{Batch, Outbox};
 use crate::settings::{Mode, RunSettings};
-use crate::uploader::{Event, Uploader};
+use crate::uploader::{Event, Uploader, upsert_of};
 
 /// How often the writer looks at the outbox when no batch fills up.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(200);
@@ -115,7 +115,7 @@ pub(crate) fn spawn(
     let (tx, rx) = unbounded_channel();
     let upload = match online {
         Some(o) => {
-            let mut upsert = upsert_of(&info);
+            let mut upsert = upsert_of(&run_record(&info, start));
             let mut stored = wandb_api::Offsets::default();
             if let Some(state) = &o.resumed {
                 crate::resume::continue_run(&mut upsert, state);
@@ -167,26 +167,6 @@ fn run_info(settings: &RunSettings, config: &Value) -> RunInfo {
         tags: settings.tags.clone(),
         sweep_id: settings.sweep_id.clone(),
         config: config.clone(),
-    }
-}
-
-fn upsert_of(info: &RunInfo) -> RunUpsert {
-    let config = match &info.config {
-        Value::Map(m) => Some(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
-        _ => None,
-    };
-    RunUpsert {
-        run_id: Some(info.run_id.clone()),
-        entity: info.entity.clone(),
-        project: info.project.clone(),
-        display_name: info.display_name.clone(),
-        notes: info.notes.clone(),
-        tags: Some(info.tags.clone()),
-        group: info.group.clone(),
-        job_type: info.job_type.clone(),
-        sweep: info.sweep_id.clone(),
-        config,
-        ..RunUpsert::default()
     }
 }
 
