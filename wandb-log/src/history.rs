@@ -84,14 +84,23 @@ impl HistoryWriter {
             last(false).or_else(|| last(true))
         };
         self.rule = self.names.iter().map(|n| find(n)).collect();
-        let id_of = |name: &str| self.names.iter().position(|n| &**n == name);
+        // Step metrics are few; look each up once rather than scanning the names per key.
+        let steps: std::collections::HashMap<&str, Option<KeyId>> = self
+            .defs
+            .iter()
+            .filter_map(|d| d.step_metric.as_deref())
+            .map(|s| {
+                let id = self.names.iter().position(|n| &**n == s);
+                (s, id.and_then(|i| KeyId::try_from(i).ok()))
+            })
+            .collect();
         self.step_of = self
             .rule
             .iter()
             .map(|r| {
                 let def = &self.defs[(*r)?];
                 let step = def.step_metric.as_deref().filter(|_| def.syncs_step())?;
-                id_of(step).and_then(|i| KeyId::try_from(i).ok())
+                steps.get(step).copied().flatten()
             })
             .collect();
     }

@@ -83,8 +83,8 @@ struct Writer {
     upload: Option<Uploader>,
     outbox: Arc<Outbox>,
     spare: Batch,
-    /// Rows were written since the last summary record.
-    summary_stale: bool,
+    /// How many rows were written when the summary was last recorded.
+    summarised: u64,
 }
 
 /// Starts the writer: creates the run directory and the thread (the run is created on the
@@ -135,7 +135,7 @@ pub(crate) fn spawn(
         upload,
         outbox: Arc::clone(&outbox),
         spare: Batch::default(),
-        summary_stale: false,
+        summarised: 0,
     };
     let handle = std::thread::Builder::new()
         .name("wandb-writer".into())
@@ -248,17 +248,18 @@ impl Writer {
             spare,
             ..
         } = self;
-        if let Err(e) = history.write(spare, log, upload.as_mut()) {
+        if let Err(e) = history.write(spare, log, upload.as_mut())
+            && failed.is_none()
+        {
             *failed = Some(e);
         }
-        self.summary_stale = true;
     }
 
     /// When idle: the summary so far, and everything buffered, go to the file, so that the
     /// log of a killed process syncs with its summary and all but its last moments.
     fn checkpoint(&mut self) {
-        if self.summary_stale {
-            self.summary_stale = false;
+        if self.summarised != self.history.written() {
+            self.summarised = self.history.written();
             let summary = Value::Map(self.history.summary());
             self.keep(|w| w.log.summary(&summary));
         }
