@@ -18,21 +18,9 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn env(base: &str, dir: &std::path::Path, run_id: &str) -> HashMap<&'static str, String> {
-    [
-        ("WANDB_MODE", "online".to_owned()),
-        ("WANDB_BASE_URL", base.to_owned()),
-        (
-            "WANDB_API_KEY",
-            "local-0123456789012345678901234567890123456789".to_owned(),
-        ),
-        ("WANDB_ENTITY", "mock-entity".to_owned()),
-        ("WANDB_PROJECT", "proj".to_owned()),
-        ("WANDB_DIR", dir.display().to_string()),
-        ("WANDB_RUN_ID", run_id.to_owned()),
-        ("HOME", dir.display().to_string()),
-    ]
-    .into_iter()
-    .collect()
+    let mut e = common::env(base, dir);
+    e.insert("WANDB_RUN_ID", run_id.to_owned());
+    e
 }
 
 async fn server(stream_reply: Value) -> MockServer {

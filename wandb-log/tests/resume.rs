@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use wandb_log::{Error, Resume, Run};
@@ -48,28 +47,11 @@ fn tmp(name: &str) -> PathBuf {
     common::tmp(&format!("resume-{name}"))
 }
 
-fn env(base: &str, dir: &Path) -> HashMap<&'static str, String> {
-    [
-        ("WANDB_MODE", "online".to_owned()),
-        ("WANDB_BASE_URL", base.to_owned()),
-        (
-            "WANDB_API_KEY",
-            "local-0123456789012345678901234567890123456789".to_owned(),
-        ),
-        ("WANDB_ENTITY", "mock-entity".to_owned()),
-        ("WANDB_PROJECT", "proj".to_owned()),
-        ("WANDB_DIR", dir.display().to_string()),
-        ("HOME", dir.display().to_string()),
-    ]
-    .into_iter()
-    .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_existing_run_continues_at_its_next_step_and_offsets() {
     let server = server(true).await;
     let dir = tmp("existing");
-    let e = env(&server.uri(), &dir);
+    let e = common::env(&server.uri(), &dir);
     let (first_step, report) = tokio::task::spawn_blocking(move || {
         let run = Run::builder()
             .id("resum002")
@@ -120,7 +102,7 @@ async fn must_and_never_refuse_with_a_reason() {
     ] {
         let server = server(exists).await;
         let dir = tmp("refuse");
-        let e = env(&server.uri(), &dir);
+        let e = common::env(&server.uri(), &dir);
         let result = tokio::task::spawn_blocking(move || {
             Run::builder()
                 .id("resum002")
@@ -142,7 +124,7 @@ async fn must_and_never_refuse_with_a_reason() {
 async fn auto_remembers_the_run_id_until_a_clean_finish() {
     let server = server(false).await;
     let dir = tmp("auto");
-    let e = env(&server.uri(), &dir);
+    let e = common::env(&server.uri(), &dir);
     let file = dir.join("wandb").join("wandb-resume.json");
     let f = file.clone();
     tokio::task::spawn_blocking(move || {

@@ -2,7 +2,8 @@
 //! scratch directories.
 #![allow(dead_code, reason = "each test file uses part of it")]
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path_regex};
@@ -14,6 +15,25 @@ pub(crate) fn tmp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&p);
     std::fs::create_dir_all(&p).expect("mkdir");
     p
+}
+
+/// An online run's environment: the mock server at `base`, entity `mock-entity`, project
+/// `proj`, files under `dir`.
+pub(crate) fn env(base: &str, dir: &Path) -> HashMap<&'static str, String> {
+    [
+        ("WANDB_MODE", "online".to_owned()),
+        ("WANDB_BASE_URL", base.to_owned()),
+        (
+            "WANDB_API_KEY",
+            "local-0123456789012345678901234567890123456789".to_owned(),
+        ),
+        ("WANDB_ENTITY", "mock-entity".to_owned()),
+        ("WANDB_PROJECT", "proj".to_owned()),
+        ("WANDB_DIR", dir.display().to_string()),
+        ("HOME", dir.display().to_string()),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Answers `UpsertBucket` with a new run `run_id` in `entity/project`.
