@@ -113,6 +113,12 @@ impl Run {
     }
 
     pub(crate) fn start(start: Start) -> Result<Run, Error> {
+        // A resumed run continues after its stored steps.
+        let first_step = start
+            .online
+            .as_ref()
+            .and_then(|o| o.resumed.as_ref())
+            .map_or(0, crate::resume::starting_step);
         let stop = Arc::new(AtomicBool::new(false));
         let outbox = Arc::new(Outbox::default());
         let worker = match start.settings.mode {
@@ -126,13 +132,7 @@ impl Run {
             )?),
         };
         let state = State {
-            steps: Steps::new(
-                start.policy,
-                start
-                    .resumed
-                    .as_ref()
-                    .map_or(0, crate::resume::starting_step),
-            ),
+            steps: Steps::new(start.policy, first_step),
             keys: Keys::default(),
             incoming: Vec::new(),
             summary: IndexMap::new(),

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Serialize;
-use wandb_api::ResumeState;
 use wandb_sweep::Value;
 
 use crate::error::Error;
@@ -29,8 +28,6 @@ pub(crate) struct Start {
     pub(crate) online: Option<Online>,
     pub(crate) watch: Option<String>,
     pub(crate) finish_timeout: Duration,
-    /// The server's state of a resumed run.
-    pub(crate) resumed: Option<ResumeState>,
     /// Where `Resume::Auto` remembers the run id.
     pub(crate) auto_resume: Option<PathBuf>,
 }
@@ -239,11 +236,10 @@ impl RunBuilder {
             online: api.map(|api| Online {
                 api,
                 retry,
-                resumed: resumed.clone(),
+                resumed,
             }),
             watch,
             finish_timeout,
-            resumed,
             auto_resume,
         })
     }
