@@ -66,6 +66,8 @@ struct Contents {
     output: Vec<String>,
     metrics: Vec<MetricDefinition>,
     exit_code: Option<i32>,
+    /// Reused to turn each history record into a line.
+    encoder: RowEncoder,
 }
 
 /// Uploads the run in `dir` (a `wandb/offline-run-…` or `run-…` directory, or its `.wandb`
@@ -134,7 +136,7 @@ impl Contents {
     fn add(&mut self, record: RecordType) {
         match record {
             RecordType::Run(r) if self.run.is_none() => self.run = Some(r),
-            RecordType::History(h) => self.history.push(line(&h)),
+            RecordType::History(h) => self.history.push(line(&mut self.encoder, &h)),
             RecordType::Summary(s) => {
                 for item in s.update {
                     let value = parse_extended_json(&item.value_json).unwrap_or_default();
@@ -158,8 +160,8 @@ impl Contents {
 }
 
 /// A history record as one file-stream line (`_step` added from the step when missing).
-fn line(h: &HistoryRecord) -> String {
-    let mut row = RowEncoder::default();
+fn line(row: &mut RowEncoder, h: &HistoryRecord) -> String {
+    row.clear();
     let has_step = h.item.iter().any(|i| i.key == "_step");
     if let (false, Some(step)) = (has_step, &h.step) {
         row.push("_step", |o| {
@@ -168,9 +170,9 @@ fn line(h: &HistoryRecord) -> String {
     }
     for item in &h.item {
         let key = if item.key.is_empty() {
-            item.nested_key.join(".")
+            std::borrow::Cow::Owned(item.nested_key.join("."))
         } else {
-            item.key.clone()
+            std::borrow::Cow::Borrowed(item.key.as_str())
         };
         row.push(&key, |o| o.push_str(&item.value_json));
     }
