@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/openwandb-server.sh
 WORK="$(mktemp -d)"
-cargo run -q --release -p wandb-log --example quickstart -- "$WORK/sweep" > "$WORK/quickstart.log"
+cargo run -q --release -p quickstart -- "$WORK/sweep" > "$WORK/quickstart.log"
 (cd "$WORK" && "$HOME_DIR/venv/bin/wandb" sync --entity default --project local-sweep-e2e \
   "$WORK"/sweep/wandb/offline-run-*) > "$WORK/sync.log" 2>&1 || { cat "$WORK/sync.log" >&2; exit 1; }
 python3 - "$WORK" "$HOME_DIR/venv/bin/python" "$TOOLS/readback.py" <<'PY'

@@ -9,15 +9,7 @@
 //! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
 //! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
 //!
-//! Sweeps: [`agent::Agent`] runs a W&B sweep's trials as closures in this process, each with a
-//! [`Run`] attached to the sweep; [`agent::AgentSession`] and [`agent::TrialLaunch`] serve agents
-//! that run trials as programs (`wandb-rs agent`); [`TrialProcess`] is the child-process
-//! handling (argv, environment, SIGTERM then SIGKILL, output tail) for any controller, and
-//! [`StdoutMetrics`] reads metrics from the output of programs that do not use W&B.
-//! [`LocalSweep`] runs grid, random and bayes sweeps with hyperband on this machine, no server
-//! needed (see [`local_sweep`]).
-//!
-//! The format level, below the `Run`:
+//! Sweep agents and local sweeps, which run trials with a `Run` each, are in `wandb-agent`.
 //!
 //! The format level, below the `Run`:
 //!
@@ -39,12 +31,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-pub mod agent;
 mod error;
 mod history;
 mod history_record;
 mod keys;
-pub mod local_sweep;
 mod metric;
 mod offline_run;
 mod outbox;
@@ -54,26 +44,21 @@ mod row;
 mod run;
 mod run_builder;
 mod settings;
-mod stdout_metrics;
 mod step;
 mod summary;
 mod sync;
 mod transaction_log;
-pub mod trial_process;
 mod uploader;
 mod writer;
 
 pub use error::Error;
-pub use local_sweep::{LocalSweep, SweepReport};
 pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use resume::Resume;
 pub use row::{IntoRow, RowWriter};
 pub use run::{FinishReport, Run};
 pub use run_builder::RunBuilder;
-pub use settings::Mode;
-pub use stdout_metrics::StdoutMetrics;
+pub use settings::{Mode, new_run_id};
 pub use step::StepPolicy;
 pub use sync::{SyncOptions, SyncReport, sync};
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
-pub use trial_process::{OutputLine, OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};

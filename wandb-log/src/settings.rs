@@ -50,8 +50,14 @@ pub(crate) struct RunSettings {
     pub(crate) sweep_param_path: Option<PathBuf>,
 }
 
-/// A fresh run id: 8 characters of `[a-z0-9]`.
-pub(crate) fn new_run_id() -> String {
+/// A fresh run id: 8 characters of `[a-z0-9]`, as the official client makes them.
+///
+/// ```
+/// let id = wandb_log::new_run_id();
+/// assert_eq!(id.len(), 8);
+/// assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+/// ```
+pub fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

@@ -13,8 +13,9 @@
 use std::error::Error;
 use std::path::PathBuf;
 
+use wandb_agent::LocalSweep;
 use wandb_candle_example::{Data, Params, train, two_moons};
-use wandb_log::{LocalSweep, Run};
+use wandb_log::Run;
 use wandb_sweep::SweepConfig;
 
 /// Bayes search over the learning rate and the hidden width, minimising the validation loss.

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wandb_log::agent::{SweepPath, TrialLaunch, TrialRecord, TrialStatus, sweep_run};
-use wandb_log::trial_process::{OutputTail, Stream};
-use wandb_log::{Mode, Run, StdoutMetrics, TrialExit, TrialProcess};
+use wandb_agent::agent::{SweepPath, TrialLaunch, TrialRecord, TrialStatus, sweep_run};
+use wandb_agent::trial_process::{OutputTail, Stream};
+use wandb_agent::{StdoutMetrics, TrialExit, TrialProcess};
+use wandb_log::{Mode, Run};
 use wandb_sweep::Value;
 
 use crate::output;

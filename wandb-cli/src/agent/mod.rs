@@ -17,12 +17,12 @@ mod slot;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wandb_api::Client;
-use wandb_log::StdoutMetrics;
-use wandb_log::agent::{
+use wandb_agent::StdoutMetrics;
+use wandb_agent::agent::{
     AgentOutcome, AgentSession, FailurePolicy, FailureTracker, SessionOptions, SweepPath,
     TrialRecord, TrialStatus,
 };
+use wandb_api::Client;
 
 use crate::{Outcome, output};
 use child_trial::TrialContext;

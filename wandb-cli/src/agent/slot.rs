@@ -3,9 +3,9 @@
 
 use std::collections::VecDeque;
 
+use wandb_agent::TrialExit;
+use wandb_agent::agent::{AgentOutcome, AgentSession, SessionEvent};
 use wandb_api::AgentCommand;
-use wandb_log::TrialExit;
-use wandb_log::agent::{AgentOutcome, AgentSession, SessionEvent};
 use wandb_sweep::Value;
 
 use super::child_trial::{ChildTrial, TrialContext};

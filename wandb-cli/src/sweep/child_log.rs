@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use wandb_agent::local_sweep::TrialProbe;
 use wandb_log::LogReader;
-use wandb_log::local_sweep::TrialProbe;
 use wandb_log::proto::record::RecordType;
 
 /// The probe of one child trial.

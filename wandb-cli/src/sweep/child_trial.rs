@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wandb_log::agent::{TRIAL_OWNED_VARS, param_file_yaml};
-use wandb_log::local_sweep::{Trial, TrialExecutor};
-use wandb_log::{OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
+use wandb_agent::agent::{TRIAL_OWNED_VARS, param_file_yaml};
+use wandb_agent::local_sweep::{Trial, TrialExecutor};
+use wandb_agent::{OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
 use wandb_sweep::{CommandContext, SweepConfig, Value, python_json};
 
 use super::child_log::ChildLog;
@@ -123,7 +123,7 @@ impl ChildTrials {
 }
 
 /// Waits for the child, stopping it when the controller asks.
-fn wait(child: &mut TrialProcess, probe: &ChildLog) -> Result<TrialExit, wandb_log::Error> {
+fn wait(child: &mut TrialProcess, probe: &ChildLog) -> Result<TrialExit, wandb_agent::Error> {
     loop {
         if let Some(exit) = child.wait_timeout(CHILD_POLL)? {
             return Ok(exit);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wandb_log::{LocalSweep, SweepReport};
+use wandb_agent::{LocalSweep, SweepReport};
 use wandb_sweep::{Goal, Grid, Method, SweepConfig};
 
 use super::child_trial::{ChildTrials, absolute_dir, with_program};

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use wandb_log::local_sweep::{Trial, TrialProbe};
+use wandb_agent::local_sweep::{Trial, TrialProbe};
 
 use crate::output;
 

@@ -14,7 +14,7 @@ use wandb_sweep::{DoneReason, EarlyTerminate, Suggestion, SweepConfig, next_run}
 use super::state::{SweepState, TrialRecord, TrialStatus};
 use super::trial::{SharedLink, Trial, TrialExecutor, TrialProbe, lock_link};
 use crate::error::{Error, panic_message};
-use crate::settings::new_run_id;
+use wandb_log::new_run_id;
 
 /// What one invocation may do.
 #[derive(Debug, Clone)]

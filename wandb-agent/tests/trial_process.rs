@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wandb_log::{Error, Stream, TrialCommand, TrialProcess};
+use wandb_agent::{Error, Stream, TrialCommand, TrialProcess};
 
 /// Long enough never to be reached in a passing test; bounds a broken one.
 const BOUND: Duration = Duration::from_secs(20);

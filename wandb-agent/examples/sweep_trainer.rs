@@ -3,15 +3,15 @@
 //! * as the sweep's program, started by an agent (`wandb-rs agent SWEEP` or the official
 //!   `wandb agent SWEEP`): it attaches to its sweep run from `WANDB_RUN_ID`, `WANDB_SWEEP_ID`
 //!   and `WANDB_SWEEP_PARAM_PATH` with no code for it. Sweep config:
-//!   `command: [cargo, run, -q, -p, wandb-log, --example, sweep_trainer]`;
-//! * as an in-process agent: `cargo run -p wandb-log --example sweep_trainer -- SWEEP [COUNT]`
+//!   `command: [cargo, run, -q, -p, wandb-agent, --example, sweep_trainer]`;
+//! * as an in-process agent: `cargo run -p wandb-agent --example sweep_trainer -- SWEEP [COUNT]`
 //!   runs COUNT trials (default 5) of `[ENTITY/][PROJECT/]SWEEP` in this process.
 //!
 //! The parameters it reads: `lr` (default 0.1) and `epochs` (default 20); it logs `loss`.
 #![expect(clippy::print_stdout, reason = "an example program prints its result")]
 
+use wandb_agent::Agent;
 use wandb_log::Run;
-use wandb_log::agent::Agent;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

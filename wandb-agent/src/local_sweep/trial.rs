@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use wandb_sweep::Value;
 
-use crate::run::Run;
+use wandb_log::Run;
 
 /// What the controller reads from a running trial and how it stops it.
 ///
@@ -38,8 +38,8 @@ impl TrialProbe for Run {
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use wandb_log::LocalSweep;
-/// use wandb_log::local_sweep::{Trial, TrialExecutor, TrialProbe};
+/// use wandb_agent::LocalSweep;
+/// use wandb_agent::local_sweep::{Trial, TrialExecutor, TrialProbe};
 ///
 /// /// The metric values a job reported.
 /// #[derive(Default)]

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use wandb_log::local_sweep::{STATE_FILE, Trial, TrialExecutor, TrialProbe, TrialStatus};
+use wandb_agent::local_sweep::{STATE_FILE, Trial, TrialExecutor, TrialProbe, TrialStatus};
+use wandb_agent::{Error, LocalSweep};
 use wandb_log::proto::record::RecordType;
-use wandb_log::{Error, LocalSweep, LogReader, Run};
+use wandb_log::{LogReader, Run};
 use wandb_sweep::{DoneReason, SweepConfig};
 
 struct TempDir(PathBuf);
@@ -50,7 +51,7 @@ fn steady(run: &Run, steps: usize) -> Result<(), Error> {
 
 const GRID6: &str = "method: grid\nmetric: {name: loss}\nparameters:\n  a: {values: [1, 2, 3]}\n  b: {values: [x, y]}\n";
 
-fn params(report: &wandb_log::SweepReport) -> BTreeSet<String> {
+fn params(report: &wandb_agent::SweepReport) -> BTreeSet<String> {
     report.trials.iter().map(|t| t.params.to_string()).collect()
 }
 

@@ -8,14 +8,14 @@ use crate::error::Error;
 /// Where a sweep lives: `entity/project/sweep_id`, `project/sweep_id` or `sweep_id`.
 ///
 /// ```
-/// use wandb_log::agent::SweepPath;
+/// use wandb_agent::agent::SweepPath;
 /// let p: SweepPath = "team/proj/sw33p1d".parse()?;
 /// assert_eq!((p.entity.as_deref(), p.project.as_deref(), p.sweep_id.as_str()), (Some("team"), Some("proj"), "sw33p1d"));
 /// assert_eq!(p.to_string(), "team/proj/sw33p1d");
 /// let short: SweepPath = "sw33p1d".parse()?;
 /// assert_eq!((short.entity, short.project), (None, None));
 /// assert!("a/b/c/d".parse::<SweepPath>().is_err());
-/// # Ok::<(), wandb_log::Error>(())
+/// # Ok::<(), wandb_agent::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepPath {

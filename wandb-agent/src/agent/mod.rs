@@ -1,6 +1,6 @@
 //! Sweep agents: take runs from a W&B sweep's server-side controller and run them.
 //!
-//! * [`Agent`]: trials are closures in this process, each handed an online [`crate::Run`]
+//! * [`Agent`]: trials are closures in this process, each handed an online [`wandb_log::Run`]
 //!   attached to the sweep.
 //! * [`TrialLaunch`]: what a child-process trial needs (argv from the sweep's `command`
 //!   macros, the official agent's environment and `config-<run>.yaml`), for agents that run

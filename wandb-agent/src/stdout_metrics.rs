@@ -8,11 +8,11 @@ use crate::error::Error;
 /// Named regexes that turn output lines into metric rows.
 ///
 /// ```
-/// use wandb_log::StdoutMetrics;
+/// use wandb_agent::StdoutMetrics;
 /// let m = StdoutMetrics::new([("loss", r"Loss: ([-+0-9.eE]+)"), ("epoch", r"Epoch\[(\d+)\]")])?;
 /// assert_eq!(m.parse("Epoch[3] step 10 Loss: 0.5"), [("loss".to_owned(), 0.5), ("epoch".to_owned(), 3.0)]);
 /// assert!(m.parse("nothing here").is_empty());
-/// # Ok::<(), wandb_log::Error>(())
+/// # Ok::<(), wandb_agent::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct StdoutMetrics {
@@ -41,10 +41,10 @@ impl StdoutMetrics {
     /// Parses `NAME=REGEX` specs (as the command line takes them).
     ///
     /// ```
-    /// let m = wandb_log::StdoutMetrics::from_specs(["acc=Acc: ([0-9.]+)"])?;
+    /// let m = wandb_agent::StdoutMetrics::from_specs(["acc=Acc: ([0-9.]+)"])?;
     /// assert_eq!(m.parse("Acc: 0.9"), [("acc".to_owned(), 0.9)]);
-    /// assert!(wandb_log::StdoutMetrics::from_specs(["no-equals-sign"]).is_err());
-    /// # Ok::<(), wandb_log::Error>(())
+    /// assert!(wandb_agent::StdoutMetrics::from_specs(["no-equals-sign"]).is_err());
+    /// # Ok::<(), wandb_agent::Error>(())
     /// ```
     ///
     /// # Errors

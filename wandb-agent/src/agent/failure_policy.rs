@@ -18,7 +18,7 @@ pub const DEFAULT_MAX_INITIAL_FAILURES: u32 = 5;
 /// after a number of failures in a row.
 ///
 /// ```
-/// use wandb_log::agent::{FailurePolicy, FailureTracker};
+/// use wandb_agent::agent::{FailurePolicy, FailureTracker};
 /// let policy = FailurePolicy { max_consecutive_failures: Some(2), flapping: false, ..FailurePolicy::default() };
 /// let mut tracker = FailureTracker::new(policy);
 /// assert_eq!(tracker.record(false), None);
@@ -53,7 +53,7 @@ impl FailurePolicy {
     /// `WANDB_AGENT_DISABLE_FLAPPING` as `env` gives them.
     ///
     /// ```
-    /// use wandb_log::agent::FailurePolicy;
+    /// use wandb_agent::agent::FailurePolicy;
     /// let p = FailurePolicy::from_env(|k| match k {
     ///     "WANDB_AGENT_MAX_INITIAL_FAILURES" => Some("2".into()),
     ///     "WANDB_AGENT_DISABLE_FLAPPING" => Some("true".into()),

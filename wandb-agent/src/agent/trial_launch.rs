@@ -1,7 +1,7 @@
 //! What a child-process trial needs, exactly as the official `wandb agent` prepares it: the
 //! argv from the sweep's `command` (macros expanded, one element per argument), the run's
 //! parameters in `<dir>/wandb/sweep-<id>/config-<run>.yaml`, and the environment a W&B
-//! client (Python `wandb` or this crate's [`crate::Run`]) reads to attach to the sweep run.
+//! client (Python `wandb` or `wandb-log`'s [`wandb_log::Run`]) reads to attach to the sweep run.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ const ARGS_JSON_FILE: &str = "${args_json_file}";
 /// One trial to launch as a child process.
 ///
 /// ```
-/// use wandb_log::agent::{SweepPath, TrialLaunch};
+/// use wandb_agent::agent::{SweepPath, TrialLaunch};
 /// use wandb_sweep::Value;
 /// let dir = std::env::temp_dir().join(format!("wandb-log-launch-doc-{}", std::process::id()));
 /// let params: Value = serde_json::from_str(r#"{"lr": 0.01, "tag": "a b"}"#).unwrap();
@@ -32,7 +32,7 @@ const ARGS_JSON_FILE: &str = "${args_json_file}";
 /// let yaml = std::fs::read_to_string(launch.param_file())?;
 /// assert_eq!(yaml, "wandb_version: 1\n\nlr:\n  value: 0.01\ntag:\n  value: \"a b\"\n");
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), wandb_log::Error>(())
+/// # Ok::<(), wandb_agent::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct TrialLaunch {
@@ -169,7 +169,7 @@ impl TrialLaunch {
 ///
 /// ```
 /// let params: wandb_sweep::Value = serde_json::from_str(r#"{"lr": 0.01}"#).unwrap();
-/// let yaml = wandb_log::agent::param_file_yaml(&params);
+/// let yaml = wandb_agent::agent::param_file_yaml(&params);
 /// assert_eq!(yaml, "wandb_version: 1\n\nlr:\n  value: 0.01\n");
 /// ```
 #[must_use]

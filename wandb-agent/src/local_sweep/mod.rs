@@ -13,7 +13,8 @@
 //! panics is marked failed with the message.
 //!
 //! ```
-//! use wandb_log::{LocalSweep, Run};
+//! use wandb_agent::LocalSweep;
+//! use wandb_log::Run;
 //! use wandb_sweep::SweepConfig;
 //!
 //! let config = SweepConfig::from_yaml(
@@ -63,8 +64,8 @@ use controller::{Controller, Limits};
 use state::SweepState;
 
 use crate::error::Error;
-use crate::run::Run;
-use crate::settings::new_run_id;
+use wandb_log::Run;
+use wandb_log::new_run_id;
 
 /// How often hyperband looks at running trials by default.
 const DEFAULT_POLL: Duration = Duration::from_millis(50);

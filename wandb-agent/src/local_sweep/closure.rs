@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::trial::{Trial, TrialExecutor};
 use crate::agent::trial_var;
 use crate::error::{Error, panic_message};
-use crate::run::Run;
-use crate::settings::Mode;
+use wandb_log::Mode;
+use wandb_log::Run;
 
 /// Variables the local sweep sets itself besides [`crate::agent::TRIAL_OWNED_VARS`]; the
 /// process's own values are not inherited by trial runs.
@@ -42,7 +42,7 @@ where
         };
         match finished {
             // The closure may finish its run itself.
-            Ok(()) | Err(Error::AlreadyFinished) => outcome,
+            Ok(()) | Err(wandb_log::Error::AlreadyFinished) => outcome,
             Err(e) => outcome.and(Err(format!("cannot finish the run: {e}"))),
         }
     }
@@ -64,5 +64,5 @@ pub(crate) fn trial_run(trial: &Trial) -> Result<Run, Error> {
     if let Some(project) = trial.project() {
         builder = builder.project(project);
     }
-    builder.init_with(|key| trial_var(key, &SWEEP_OWNED, |k| std::env::var(k).ok()))
+    Ok(builder.init_with(|key| trial_var(key, &SWEEP_OWNED, |k| std::env::var(k).ok()))?)
 }

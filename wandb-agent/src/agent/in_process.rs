@@ -16,9 +16,9 @@ use super::session::{AgentSession, SessionEvent, SessionOptions, StopHook};
 use super::sweep_path::SweepPath;
 use super::sweep_run::sweep_run;
 use crate::error::{Error, panic_message};
-use crate::run::Run;
-use crate::run_builder::RunBuilder;
-use crate::settings::Mode;
+use wandb_log::Mode;
+use wandb_log::Run;
+use wandb_log::RunBuilder;
 
 /// How long to wait for the next event before looking again (the session ends the wait as
 /// soon as anything arrives).
@@ -35,8 +35,8 @@ const EVENT_WAIT: Duration = Duration::from_secs(60);
 /// including from inside a tokio runtime (the agent never blocks on the caller's runtime).
 ///
 /// ```no_run
-/// use wandb_log::agent::{Agent, AgentOutcome};
-/// # fn demo() -> Result<(), wandb_log::Error> {
+/// use wandb_agent::agent::{Agent, AgentOutcome};
+/// # fn demo() -> Result<(), wandb_agent::Error> {
 /// let client = wandb_api::Client::from_env()?;
 /// let report = Agent::new(client, "team/proj/sw33p1d").count(10).run(|run| {
 ///     let lr: f64 = run.config::<serde_json::Value>()?["lr"].as_f64().unwrap_or(0.01);
@@ -327,7 +327,7 @@ impl<E: Display, F: FnMut(Run) -> Result<(), E>> Trials<'_, F> {
         let upload_error = match finished {
             Ok(report) => report.upload_error,
             // The trial finished its run itself.
-            Err(Error::AlreadyFinished) => None,
+            Err(wandb_log::Error::AlreadyFinished) => None,
             Err(e) => Some(e.to_string()),
         };
         TrialRecord {

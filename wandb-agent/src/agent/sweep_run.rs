@@ -5,9 +5,9 @@ use wandb_sweep::Value;
 
 use super::sweep_path::SweepPath;
 use crate::error::Error;
-use crate::run::Run;
-use crate::run_builder::RunBuilder;
-use crate::settings::Mode;
+use wandb_log::Mode;
+use wandb_log::Run;
+use wandb_log::RunBuilder;
 
 /// Variables that say which run a process logs to (id, name, group, resume mode, sweep,
 /// parameter file). A sweep gives each trial its own; the values of this process (an outer
@@ -41,13 +41,14 @@ pub(crate) fn trial_var(
 /// a `WANDB_NAME`, …) are ignored: the parameters are the command's.
 ///
 /// ```
-/// use wandb_log::{Mode, Run, agent::{SweepPath, sweep_run}};
+/// use wandb_agent::agent::{SweepPath, sweep_run};
+/// use wandb_log::{Mode, Run};
 /// let api = wandb_api::Settings::builder().resolve_with(|_| None, None).unwrap();
 /// let params: wandb_sweep::Value = serde_json::from_str(r#"{"lr": 0.1}"#).unwrap();
 /// let run = sweep_run(Run::builder(), &api, &"proj/sw33p1d".parse()?, "swrun001", &params, Mode::Disabled)?;
 /// assert_eq!(run.id(), "swrun001");
 /// assert_eq!(run.config::<serde_json::Value>()?["lr"], 0.1);
-/// # Ok::<(), wandb_log::Error>(())
+/// # Ok::<(), wandb_agent::Error>(())
 /// ```
 ///
 /// # Errors
@@ -72,7 +73,7 @@ pub fn sweep_run(
     if let Some(p) = &sweep.project {
         builder = builder.project(p.clone());
     }
-    builder.init_with(|k| trial_var(k, &[], |k| std::env::var(k).ok()))
+    Ok(builder.init_with(|k| trial_var(k, &[], |k| std::env::var(k).ok()))?)
 }
 
 #[cfg(test)]

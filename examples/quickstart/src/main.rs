@@ -2,7 +2,7 @@
 //! early termination) over a small MLP trained on two moons, all offline: no account, no
 //! network. Prints the leaderboard, where the runs are and how to upload them.
 //!
-//! `cargo run --release -p wandb-log --example quickstart [SWEEP_DIR]` (default
+//! `cargo run --release -p quickstart [SWEEP_DIR]` (default
 //! `quickstart-sweep`; running it again resumes that sweep).
 #![expect(
     clippy::print_stdout,
@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use wandb_log::{LocalSweep, Run, SweepReport};
+use wandb_agent::{LocalSweep, SweepReport};
+use wandb_log::Run;
 use wandb_sweep::{EarlyTerminate, SweepConfig};
 
 use crate::mlp::Mlp;
@@ -26,12 +27,12 @@ use crate::moons::{Sample, two_moons};
 /// The sweep this quickstart runs.
 const SWEEP: (&str, &str) = (
     "examples/sweeps/quickstart.yaml",
-    include_str!("../../../examples/sweeps/quickstart.yaml"),
+    include_str!("../../sweeps/quickstart.yaml"),
 );
 /// A grid sweep, to show counting.
 const GRID: (&str, &str) = (
     "examples/sweeps/grid.yaml",
-    include_str!("../../../examples/sweeps/grid.yaml"),
+    include_str!("../../sweeps/grid.yaml"),
 );
 
 /// Trials running at the same time.

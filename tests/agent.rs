@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-#[path = "../../wandb-api/tests/support/mod.rs"]
+#[path = "../wandb-api/tests/support/mod.rs"]
 mod support;
 
 use serde_json::{Value, json};
@@ -11,10 +11,10 @@ use support::agent_server::{
     Script, heartbeat_reply, mount_script, run_command, streamed_lines, sweep_server,
 };
 use support::{bodies, captured};
-use wandb_api::Client;
-use wandb_log::agent::{
+use wandb_agent::agent::{
     Agent, AgentOutcome, FailurePolicy, FailureStop, SweepPath, TrialLaunch, TrialStatus,
 };
+use wandb_api::Client;
 use wiremock::matchers::body_partial_json;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -23,10 +23,7 @@ fn client(url: &str) -> Client {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let p = std::env::temp_dir().join(format!("wandb-log-agent-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).expect("mkdir");
-    p
+    wandb_tests::scratch_dir(&format!("agent-{name}"))
 }
 
 async fn server(states: &[&'static str]) -> MockServer {
@@ -53,7 +50,7 @@ async fn console_lines(server: &MockServer) -> String {
 }
 
 /// Runs `agent` with trials that succeed, off the test's runtime.
-async fn run_to_end(agent: Agent) -> wandb_log::agent::AgentReport {
+async fn run_to_end(agent: Agent) -> wandb_agent::AgentReport {
     tokio::task::spawn_blocking(move || agent.run(|_| Ok::<(), String>(())))
         .await
         .expect("join")

@@ -7,7 +7,7 @@
 //! ```
 //! # #[cfg(unix)] {
 //! use std::time::Duration;
-//! use wandb_log::{TrialCommand, TrialProcess};
+//! use wandb_agent::{TrialCommand, TrialProcess};
 //! let mut trial = TrialProcess::spawn(
 //!     &TrialCommand::new(["sh", "-c", "echo \"lr=$LR\"; echo diverged; exit 3"]).env("LR", "0.1"),
 //! )?;
@@ -16,7 +16,7 @@
 //! assert!(!exit.success());
 //! assert_eq!(trial.output_tail().text(), "lr=0.1\ndiverged");
 //! # }
-//! # Ok::<(), wandb_log::Error>(())
+//! # Ok::<(), wandb_agent::Error>(())
 //! ```
 
 use std::collections::VecDeque;
@@ -63,7 +63,7 @@ pub type LineCallback = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 /// What to start: argv, environment changes, working directory, output handling.
 ///
 /// ```
-/// use wandb_log::TrialCommand;
+/// use wandb_agent::TrialCommand;
 /// let cmd = TrialCommand::new(["python", "train.py", "--lr=0.1"])
 ///     .env("WANDB_RUN_ID", "abc123")
 ///     .env_remove("WANDB_SERVICE")
@@ -456,12 +456,12 @@ impl TrialProcess {
     /// ```
     /// # #[cfg(unix)] {
     /// use std::time::Duration;
-    /// use wandb_log::{TrialCommand, TrialProcess};
+    /// use wandb_agent::{TrialCommand, TrialProcess};
     /// let mut trial = TrialProcess::spawn(&TrialCommand::new(["sleep", "30"]))?;
     /// let exit = trial.stop(Duration::from_secs(5))?;
     /// assert_eq!(exit.signal(), Some(15)); // SIGTERM was enough
     /// # }
-    /// # Ok::<(), wandb_log::Error>(())
+    /// # Ok::<(), wandb_agent::Error>(())
     /// ```
     ///
     /// # Errors

@@ -103,8 +103,8 @@ struct Shared {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use wandb_log::agent::{AgentSession, SessionEvent, SessionOptions};
-/// # fn demo() -> Result<(), wandb_log::Error> {
+/// use wandb_agent::agent::{AgentSession, SessionEvent, SessionOptions};
+/// # fn demo() -> Result<(), wandb_agent::Error> {
 /// let client = wandb_api::Client::from_env()?;
 /// let session = AgentSession::start(&client, "team/proj/sw33p1d".parse()?, SessionOptions::default())?;
 /// while let Some(event) = session.next_event(Duration::from_secs(60)) {
