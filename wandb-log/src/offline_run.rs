@@ -6,14 +6,15 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wandb_api::to_extended_json;
+use wandb_api::{to_extended_json, write_extended_json};
 use wandb_sweep::Value;
 
+use crate::history_record::RowEncoder;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
-    ConfigItem, ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, MetricRecord,
-    OutputRawRecord, Record, RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
+    ConfigItem, ConfigRecord, MetricRecord, OutputRawRecord, Record, RunExitRecord, RunRecord,
+    SummaryItem, SummaryRecord, Timestamp,
 };
 use crate::transaction_log::LogWriter;
 
@@ -149,18 +150,9 @@ impl OfflineRun {
         runtime: f64,
         timestamp: f64,
     ) -> io::Result<()> {
-        let mut item: Vec<HistoryItem> = vec![
-            history_item("_step", &Value::from(step)),
-            history_item("_runtime", &Value::from(runtime)),
-            history_item("_timestamp", &Value::from(timestamp)),
-        ];
-        if let Value::Map(m) = row {
-            item.extend(m.iter().map(|(k, v)| history_item(k, v)));
-        }
-        self.record(RecordType::History(HistoryRecord {
-            item,
-            step: Some(HistoryStep { num: step }),
-        }))
+        let mut bytes = Vec::new();
+        row_encoder(step, row, runtime, timestamp).encode(step, &mut bytes);
+        self.write_payload(&bytes)
     }
 
     /// Summary updates (each key's new value).
@@ -232,12 +224,29 @@ impl OfflineRun {
     }
 }
 
-fn history_item(key: &str, v: &Value) -> HistoryItem {
-    HistoryItem {
-        key: key.to_owned(),
-        nested_key: Vec::new(),
-        value_json: to_extended_json(v),
+/// A row's items with `_step`, `_runtime` and `_timestamp` first (a value the row gives for
+/// one of them wins): the one encoding of a history row, for the `.wandb` record and the
+/// file-stream line alike.
+fn row_encoder(step: i64, row: &Value, runtime: f64, timestamp: f64) -> RowEncoder {
+    const FIRST: [&str; 3] = ["_step", "_runtime", "_timestamp"];
+    let empty = indexmap::IndexMap::new();
+    let values = match row {
+        Value::Map(m) => m,
+        _ => &empty,
+    };
+    let mut items = RowEncoder::default();
+    for (key, default) in
+        FIRST
+            .into_iter()
+            .zip([Value::from(step), runtime.into(), timestamp.into()])
+    {
+        let value = values.get(key).unwrap_or(&default);
+        items.push(key, |o| write_extended_json(value, o));
     }
+    for (k, v) in values.iter().filter(|(k, _)| !FIRST.contains(&k.as_str())) {
+        items.push(k, |o| write_extended_json(v, o));
+    }
+    items
 }
 
 pub(crate) fn run_record(info: &RunInfo, start: i64) -> RunRecord {
@@ -344,14 +353,9 @@ pub fn unix_now() -> f64 {
 /// (the file stream's `wandb-history.jsonl` format).
 #[must_use]
 pub fn history_row(step: i64, row: &Value, runtime: f64, timestamp: f64) -> String {
-    let mut m = indexmap::IndexMap::new();
-    m.insert("_step".to_owned(), Value::from(step));
-    m.insert("_runtime".to_owned(), Value::from(runtime));
-    m.insert("_timestamp".to_owned(), Value::from(timestamp));
-    if let Value::Map(values) = row {
-        m.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    to_extended_json(&Value::Map(m))
+    let mut line = String::new();
+    row_encoder(step, row, runtime, timestamp).line(&mut line);
+    line
 }
 
 #[cfg(test)]
@@ -363,5 +367,48 @@ mod tests {
         assert_eq!(stamp(0), "19700101_000000");
         assert_eq!(stamp(1_700_000_000), "20231114_221320");
         assert_eq!(stamp(951_782_400), "20000229_000000");
+    }
+
+    /// The record `history` writes and the line `history_row` gives hold the same items in
+    /// the same order, with the row's own `_runtime` winning over the default.
+    #[test]
+    fn the_history_record_and_the_line_agree() {
+        use crate::proto::HistoryRecord;
+        let root = std::env::temp_dir().join(format!("wandb-log-row-{}", std::process::id()));
+        let info = RunInfo {
+            run_id: "row12345".into(),
+            ..RunInfo::default()
+        };
+        let row = wandb_sweep::parse_value("{loss: 0.5, _runtime: 9, acc: .nan}").unwrap();
+        let mut run = OfflineRun::create(&root, &info, 0).unwrap();
+        run.history(3, &row, 1.5, 2.0).unwrap();
+        run.flush().unwrap();
+        let file = File::open(run.dir().join("run-row12345.wandb")).unwrap();
+        let history: Vec<HistoryRecord> = crate::LogReader::new(file)
+            .unwrap()
+            .filter_map(|r| match r.unwrap().record_type {
+                Some(RecordType::History(h)) => Some(h),
+                _ => None,
+            })
+            .collect();
+        fs::remove_dir_all(&root).ok();
+        let items: Vec<(&str, &str)> = history[0]
+            .item
+            .iter()
+            .map(|i| (i.key.as_str(), i.value_json.as_str()))
+            .collect();
+        let expected = [
+            ("_step", "3"),
+            ("_runtime", "9"),
+            ("_timestamp", "2.0"),
+            ("loss", "0.5"),
+            ("acc", "NaN"),
+        ];
+        assert_eq!(items, expected);
+        assert_eq!(history[0].step.as_ref().map(|s| s.num), Some(3));
+        assert_eq!(
+            history_row(3, &row, 1.5, 2.0),
+            r#"{"_step":3,"_runtime":9,"_timestamp":2.0,"loss":0.5,"acc":NaN}"#
+        );
     }
 }
