@@ -3,7 +3,9 @@
 //! Shape errors (unknown keys, wrong types) are found while decoding; these rules cover what the
 //! engine checks afterwards and what it only trips over once the sweep runs.
 
-use crate::config::{EarlyTerminate, Hyperband, Method, SchedulerEngine, SweepConfig};
+use crate::config::{
+    EarlyTerminate, Goal, Hyperband, Impute, Method, SchedulerEngine, SweepConfig,
+};
 use crate::decode::SourceMap;
 use crate::diagnostic::Diagnostic;
 use crate::distribution::Distribution;
@@ -247,6 +249,7 @@ fn top_level(r: &mut Rules<'_>, c: &SweepConfig) {
     metrics(r, c);
     scheduler(r, c);
     if c.method == Method::Bayes {
+        impute_zero(r, c);
         if c.metric.is_none() {
             let msg = "bayes search needs `metric` (name and goal) to optimise; add it or use method random";
             r.error("method", msg.into());
@@ -256,6 +259,28 @@ fn top_level(r: &mut Rules<'_>, c: &SweepConfig) {
             r.error("parameters", msg.into());
         }
     }
+}
+
+/// `impute: latest|best` scores a run with no finite value as 0.0 (as the engine does), which
+/// a minimised metric takes for a good result.
+fn impute_zero(r: &mut Rules<'_>, c: &SweepConfig) {
+    let Some(m) = &c.metric else { return };
+    let Some(how @ (Impute::Latest | Impute::Best)) = m.impute else {
+        return;
+    };
+    if m.goal == Some(Goal::Maximize) {
+        return;
+    }
+    let how = if how == Impute::Latest {
+        "latest"
+    } else {
+        "best"
+    };
+    let msg = format!(
+        "with `impute: {how}`, a failed run that logged no finite `{}` counts as 0.0 (W&B's          engine does the same), a good score for a minimised metric: use `impute: worst` to          steer bayes away from such runs",
+        m.name
+    );
+    r.warning("metric.impute", msg);
 }
 
 fn has_searchable(params: &Parameters) -> bool {
