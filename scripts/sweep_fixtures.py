@@ -8,6 +8,8 @@ Usage: scripts/sweep_fixtures.py SHARED_DIR
 Writes, under wandb-sweep/tests/fixtures/:
   cases/*.yaml, corpus/*.yaml   copies of the inputs (plus CORPUS.md, their provenance)
   hyperband/*.yaml              our own hyperband cases (inputs, kept in the repo)
+  edges/*.yaml                  our own edge cases (inputs, kept in the repo): rounding ties
+                                of every q_ family, closed-form beta quantiles
   oracle/<set>-<name>.json      what the engine says of each file: verdict, messages, the
                                 reasons it later fails, filled defaults, the grid (size and
                                 first points) with `method` forced to grid, the ppf table, five
@@ -77,43 +79,54 @@ def main():
             shutil.copy(os.path.join(src, n), os.path.join(dst, n))
         if set_name == "corpus":
             shutil.copy(os.path.join(conf, "CORPUS.md"), os.path.join(dst, "CORPUS.md"))
-        paths = [os.path.join(dst, n) for n in names]
-        plain = oracle(shared, paths)
-        with tempfile.TemporaryDirectory() as tmp:
-            gpaths = []
-            for n, p in zip(names, paths):
-                g = os.path.join(tmp, n)
-                with open(p, encoding="utf-8") as f, open(g, "w", encoding="utf-8") as w:
-                    w.write(force_grid(f.read()))
-                gpaths.append(g)
-            grid = oracle(shared, gpaths)
-        for i, n in enumerate(names):
-            runs = os.path.join(src, n[:3] + "_runs.json")
-            if os.path.exists(runs):
-                plain[i] = oracle(shared, [paths[i]], ["--runs", runs])[0]
-                shutil.copy(runs, os.path.join(dst, n[:3] + "_runs.json"))
-        for n, o, g in zip(names, plain, grid):
-            fixture = {
-                "file": f"{set_name}/{n}",
-                "engine_version": o.get("engine_version"),
-                "valid": o["valid"],
-                "errors": o.get("errors", []),
-                "later_failures": later_failures(o),
-                "filled": o.get("filled"),
-                "grid_size": g.get("grid_size"),
-                "grid_first": g.get("grid_first", []),
-                "grid_error": g.get("grid_error"),
-                "ppf_table": o.get("ppf_table"),
-                "random_samples": o.get("random_samples"),
-                "random_draws": o.get("random_draws"),
-                "hyperband": o.get("hyperband"),
-            }
-            name = f"{set_name}-{n[:-5]}.json"
-            with open(os.path.join(OUT, "oracle", name), "w", encoding="utf-8") as w:
-                json.dump(fixture, w, indent=1, sort_keys=True)
-                w.write("\n")
+        write_set(shared, set_name, dst, names, runs_dir=src)
         print(f"{set_name}: {len(names)} files")
+    edges = os.path.join(OUT, "edges")
+    names = sorted(f for f in os.listdir(edges) if f.endswith(".yaml"))
+    write_set(shared, "edges", edges, names, runs_dir=edges)
+    print(f"edges: {len(names)} files")
     hyperband_cases(shared)
+
+
+def write_set(shared, set_name, dst, names, runs_dir):
+    """The full fixture (verdict, messages, grid, ppf table, samples, hyperband) of each file
+    dst/NAME; NNN_runs.json next to a file in runs_dir gives hyperband stop decisions."""
+    paths = [os.path.join(dst, n) for n in names]
+    plain = oracle(shared, paths)
+    with tempfile.TemporaryDirectory() as tmp:
+        gpaths = []
+        for n, p in zip(names, paths):
+            g = os.path.join(tmp, n)
+            with open(p, encoding="utf-8") as f, open(g, "w", encoding="utf-8") as w:
+                w.write(force_grid(f.read()))
+            gpaths.append(g)
+        grid = oracle(shared, gpaths)
+    for i, n in enumerate(names):
+        runs = os.path.join(runs_dir, n[:3] + "_runs.json")
+        if os.path.exists(runs):
+            plain[i] = oracle(shared, [paths[i]], ["--runs", runs])[0]
+            if os.path.abspath(runs_dir) != os.path.abspath(dst):
+                shutil.copy(runs, os.path.join(dst, n[:3] + "_runs.json"))
+    for n, o, g in zip(names, plain, grid):
+        fixture = {
+            "file": f"{set_name}/{n}",
+            "engine_version": o.get("engine_version"),
+            "valid": o["valid"],
+            "errors": o.get("errors", []),
+            "later_failures": later_failures(o),
+            "filled": o.get("filled"),
+            "grid_size": g.get("grid_size"),
+            "grid_first": g.get("grid_first", []),
+            "grid_error": g.get("grid_error"),
+            "ppf_table": o.get("ppf_table"),
+            "random_samples": o.get("random_samples"),
+            "random_draws": o.get("random_draws"),
+            "hyperband": o.get("hyperband"),
+        }
+        name = f"{set_name}-{n[:-5]}.json"
+        with open(os.path.join(OUT, "oracle", name), "w", encoding="utf-8") as w:
+            json.dump(fixture, w, indent=1, sort_keys=True)
+            w.write("\n")
 
 
 def hyperband_cases(shared):

