@@ -246,6 +246,17 @@ fn hyperband_json_stops_what_the_engine_stops() {
             "hyperband/h03_runs.json",
             "oracle/hyperband-h03_min_iter_float_eta.json",
         ),
+        // Runs files as Python's json.dump writes them: bare NaN and Infinity tokens.
+        (
+            "hyperband/h04_nan_histories.yaml",
+            "hyperband/h04_runs.json",
+            "oracle/hyperband-h04_nan_histories.json",
+        ),
+        (
+            "hyperband/h05_nan_maximize.yaml",
+            "hyperband/h05_runs.json",
+            "oracle/hyperband-h05_nan_maximize.json",
+        ),
     ];
     for (sweep, runs, oracle) in cases {
         let o = wandb_rs(&[
@@ -349,5 +360,51 @@ fn suggest_walks_the_grid_and_reports_the_end() {
         stdout(&o).trim(),
         r#"{"done":"all 2 grid points have run"}"#
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn suggest_reads_runs_with_nan_and_infinity_tokens() {
+    let dir = std::env::temp_dir().join(format!("wandb-rs-suggest-nan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sweep = dir.join("sweep.yaml");
+    std::fs::write(
+        &sweep,
+        "method: grid\nparameters:\n  a: {values: [1, 2, 3]}\n",
+    )
+    .unwrap();
+    let runs = dir.join("runs.json");
+    std::fs::write(
+        &runs,
+        r#"[{"name": "r1", "state": "finished", "config": {"a": {"value": 1}},
+             "sampledHistory": [{"loss": NaN}, {"loss": Infinity}], "summaryMetrics": {"loss": -Infinity}},
+            {"name": "r2", "state": "running", "config": {"a": {"value": 2}}, "history": [{"s": "NaN"}]}]"#,
+    )
+    .unwrap();
+    let o = wandb_rs(&[
+        "sweep",
+        "suggest",
+        "--runs",
+        runs.to_str().unwrap(),
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(stdout(&o).trim(), r#"{"params":{"a":3}}"#);
+    // Still refused: text that is not JSON even with Python's extra tokens.
+    std::fs::write(&runs, "[{\"name\": nan}]").unwrap();
+    let o = wandb_rs(&[
+        "sweep",
+        "suggest",
+        "--runs",
+        runs.to_str().unwrap(),
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a JSON list of runs"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -171,19 +171,25 @@ pub enum Goal {
     Maximize,
 }
 
-/// How a run without a usable metric value is scored.
+/// How bayes scores a failed, crashed or killed run, and a finished run that logged no finite
+/// value of the metric.
+///
+/// As in W&B's engine, `latest` and `best` fall back to 0.0 for a run with no finite value,
+/// which is a good score for a minimised loss; validation warns about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Impute {
-    /// The last logged value.
+    /// The run's last finite logged value (history only), else 0.0.
     Latest,
-    /// The best value seen.
+    /// The run's best finite value (history and summary), else 0.0.
     Best,
-    /// The worst value over all runs (the default).
+    /// The worst value of any ended run, else 0.0 (the default).
     Worst,
 }
 
-/// How running runs are scored by bayes (`"false"`: they are not used).
+/// How running runs are scored by bayes (`"false"`: they are not used). A running run
+/// with a finite value of the metric is scored by its best value, whatever the strategy; the
+/// strategy applies only to running runs without one (as in W&B's engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImputeWhileRunning {

@@ -1,8 +1,9 @@
 //! A small YAML emitter whose output every YAML 1.1 and 1.2 reader (PyYAML, the W&B server,
 //! this crate) reads back as the same values: strings are written bare only when no reader
-//! could take them for anything else, floats always carry a dot.
+//! could take them for anything else, floats always carry a dot (and an exponent only with
+//! its sign).
 
-use crate::scalar::resolve_plain;
+use crate::scalar::{pyyaml_float, resolve_plain};
 use crate::value::{Number, Value};
 
 /// YAML limits implicit keys to 1024 characters; longer keys are written as `? key`.
@@ -103,14 +104,9 @@ fn float(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { ".inf" } else { "-.inf" }.to_owned();
     }
-    let repr = format!("{x:?}");
-    if repr.contains('.') {
-        return repr;
-    }
-    match repr.find('e') {
-        Some(i) => format!("{}.0{}", &repr[..i], &repr[i..]),
-        None => format!("{repr}.0"),
-    }
+    // The shortest text that reads back bit-identical, in the form PyYAML's YAML 1.1 float
+    // pattern needs (a dot and a signed exponent: `1.0e+16`, never `1e16`).
+    pyyaml_float(&format!("{x:?}"))
 }
 
 /// A string, bare when unambiguous, else double-quoted with escapes.
@@ -178,7 +174,8 @@ mod tests {
     #[test]
     fn floats_keep_a_dot_and_every_bit() {
         assert_eq!(float(1.0), "1.0");
-        assert_eq!(float(1e300), "1.0e300");
+        assert_eq!(float(1e300), "1.0e+300");
+        assert_eq!(float(2.5e17), "2.5e+17");
         assert_eq!(float(1e-7), "1.0e-7");
         for x in [0.1, 1.0 / 3.0, 1e-300, -2.5e17, f64::INFINITY] {
             assert_eq!(round_trip(&Value::from(x)), Value::from(x));

@@ -12,6 +12,7 @@ use std::fmt;
 use indexmap::IndexMap;
 
 use crate::config::SweepConfig;
+use crate::diagnostic::Diagnostic;
 use crate::distribution::Distribution;
 use crate::error::Error;
 use crate::parameter::{Parameter, Parameters, flatten};
@@ -397,7 +398,7 @@ impl AxisValues {
             }
             (AxisValues::IntStep { start, step, .. }, GridKey::Int(i)) => {
                 let offset = i128::from(*i) - i128::from(*start);
-                u128::try_from(offset / i128::from(*step)).ok()?
+                u128::try_from(offset.checked_div(i128::from(*step))?).ok()?
             }
             (AxisValues::FloatStep { start, delta, .. }, _) => {
                 let x = value.as_number()?.as_f64();
@@ -442,7 +443,9 @@ fn axis_values(param: &Parameter, path: &[String]) -> Result<AxisValues, Error> 
             start: min,
             len: u128::try_from(i128::from(max) - i128::from(min) + 1).unwrap_or(0),
         }),
-        Parameter::QUniform { min, max, q } => arange(min, max, q.unwrap_or(Number::Float(1.0))),
+        Parameter::QUniform { min, max, q } => {
+            arange(min, max, q.unwrap_or(Number::Float(1.0)), path)
+        }
         _ => Err(Error::NotEnumerable {
             parameter: path.join("."),
             distribution: param.distribution().unwrap_or(Distribution::Constant),
@@ -451,8 +454,31 @@ fn axis_values(param: &Parameter, path: &[String]) -> Result<AxisValues, Error> 
 }
 
 /// `numpy.arange(min, max, q)`: `ceil((max - min) / q)` points `min + i * ((min + q) - min)`.
-fn arange(min: Number, max: Number, q: Number) -> Result<AxisValues, Error> {
+/// Non-finite bounds and a `q` that is not a positive number are errors (numpy would raise or
+/// give no points; a grid without points would end the sweep silently).
+fn arange(min: Number, max: Number, q: Number, path: &[String]) -> Result<AxisValues, Error> {
     let (lo, hi, step) = (min.as_f64(), max.as_f64(), q.as_f64());
+    let problem = if !lo.is_finite() {
+        Some(("min", format!("min {min} must be a finite number")))
+    } else if !hi.is_finite() {
+        Some(("max", format!("max {max} must be a finite number")))
+    } else if !(step > 0.0 && step.is_finite()) {
+        Some(("q", format!("q {q} must be a finite number greater than 0")))
+    } else if (lo + step) - lo == 0.0 && hi > lo {
+        let msg = format!(
+            "q {q} is below the precision of min {min}: every grid point would be {min}; use a \
+             larger q"
+        );
+        Some(("q", msg))
+    } else {
+        None
+    };
+    if let Some((key, message)) = problem {
+        let at = format!("parameters.{}.{key}", path.join(".parameters."));
+        return Err(Error::Invalid {
+            diagnostics: vec![Diagnostic::error(&at, None, message)],
+        });
+    }
     let raw = ((hi - lo) / step).ceil();
     let len = if raw.is_finite() && raw > 0.0 {
         raw as u128

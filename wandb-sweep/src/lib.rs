@@ -76,6 +76,8 @@
 //!   checks only top-level parameters, then crashes on the nested ones;
 //! * bounds mixing an integer and a float without `distribution` (`{min: 0, max: 1.5}`): the
 //!   W&B client refuses them as ambiguous before the engine sees them;
+//! * non-finite numbers (`.inf`, `.nan`) as bounds, `q`, `mu`, `sigma`, `a`, `b` or
+//!   probabilities: the engine samples infinities and NaN, or gives an empty grid;
 //! * duplicate keys: PyYAML silently keeps the last one;
 //! * `bayes` or hyperband without `metric`, and `bayes` with only constants: the engine fails
 //!   when it makes the first suggestion.
@@ -85,6 +87,10 @@
 //! their values, a bayes fit uses at most 100 runs chosen without replacement (the engine
 //! draws with replacement), and `categorical_w_probabilities` works with bayes (the engine
 //! crashes). Hyperband bands past `u64::MAX` saturate (the engine uses big integers).
+//!
+//! [`SweepConfig::validate`] applies to a config built in code every rule that parsing applies
+//! (parameter names, empty groups, `run_cap`, non-finite numbers); grids, samplers and `ppf`
+//! return errors, never panic, on configs that fail it.
 //!
 //! Scalars are read as W&B's cloud path reads them (YAML 1.2 numbers plus YAML 1.1 booleans
 //! `yes`/`no`/`on`/`off`), with a warning wherever YAML 1.1 and 1.2 disagree.

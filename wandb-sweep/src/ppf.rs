@@ -173,16 +173,18 @@ fn categorical_index(u: f64, n: usize) -> i64 {
 
 /// scipy's `randint.ppf(u, low, high)`: `ceil(u·(high−low) + low) − 1`, stepped down when
 /// the CDF one below already reaches `u`; `low − 1` at 0 and `high − 1` at 1.
+/// Saturates at the ends of `i64` (the engine has Python's unbounded integers there).
 fn randint(u: f64, low: i64, high: i64) -> i64 {
     if u == 0.0 {
-        return low - 1;
+        return low.saturating_sub(1);
     }
     if u == 1.0 {
-        return high - 1;
+        return high.saturating_sub(1);
     }
     let (lo, hi) = (low as f64, high as f64);
     let vals = (u * (hi - lo) + lo).ceil() - 1.0;
-    let vals1 = (vals - 1.0).clamp(lo, hi);
+    // numpy's clip: no panic when low > high (a config built in code may have min > max).
+    let vals1 = (vals - 1.0).max(lo).min(hi);
     let cdf = (vals1.floor() - lo + 1.0) / (hi - lo);
     (if cdf >= u { vals1 } else { vals }) as i64
 }

@@ -3,10 +3,13 @@
 //! Shape errors (unknown keys, wrong types) are found while decoding; these rules cover what the
 //! engine checks afterwards and what it only trips over once the sweep runs.
 
-use crate::config::{EarlyTerminate, Hyperband, Method, SchedulerEngine, SweepConfig};
+use crate::config::{
+    EarlyTerminate, Goal, Hyperband, Impute, Method, SchedulerEngine, SweepConfig,
+};
 use crate::decode::SourceMap;
 use crate::diagnostic::Diagnostic;
 use crate::distribution::Distribution;
+use crate::error::Error;
 use crate::grid::{Grid, GridKey};
 
 use crate::parameter::{Parameter, Parameters};
@@ -57,8 +60,22 @@ pub(crate) fn check(
 }
 
 fn parameters(r: &mut Rules<'_>, params: &Parameters, path: &str) {
+    // Parsing already reported bad names and empty groups (at the key); a config built in
+    // code has no source map and gets them here.
+    let built = r.map.is_empty();
+    if built && params.is_empty() && path != "parameters" {
+        let msg = "must hold at least one parameter, e.g. `lr: {values: [0.1, 0.01]}`";
+        r.error(path, msg.into());
+    }
     for (name, p) in params {
         let p_path = format!("{path}.{name}");
+        if built && !valid_name(name) {
+            let msg = format!(
+                "parameter name `{name}` is not allowed: names start with a letter or `_` and \
+                 hold only letters, digits, `_`, `.` and `-`"
+            );
+            r.error(&p_path, msg);
+        }
         match p {
             Parameter::Nested { parameters: inner } => {
                 parameters(r, inner, &format!("{p_path}.parameters"));
@@ -66,6 +83,27 @@ fn parameters(r: &mut Rules<'_>, params: &Parameters, path: &str) {
             _ => parameter(r, p, &p_path),
         }
     }
+}
+
+/// W&B's parameter name pattern `^[A-Za-z_][A-Za-z0-9_.-]*$`.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Reports a non-finite number (NaN or infinite), which no W&B sampler can use; true if so.
+fn not_finite(r: &mut Rules<'_>, path: &str, key: &str, n: Number) -> bool {
+    if n.as_f64().is_finite() {
+        return false;
+    }
+    r.error(
+        &format!("{path}.{key}"),
+        format!("{key} {n} must be a finite number"),
+    );
+    true
 }
 
 fn parameter(r: &mut Rules<'_>, p: &Parameter, path: &str) {
@@ -142,12 +180,17 @@ fn probabilities(r: &mut Rules<'_>, probs: &[Number], n_values: usize, path: &st
         r.error(path, msg);
     }
     for (i, p) in probs.iter().enumerate() {
-        if p.as_f64() < 0.0 || p.as_f64().is_nan() {
-            r.error(
-                &format!("{path}[{i}]"),
-                format!("probability {p} is negative; use a value >= 0"),
-            );
-        }
+        let x = p.as_f64();
+        let msg = if x.is_nan() {
+            "probability NaN is not a number; use a value >= 0".to_owned()
+        } else if x.is_infinite() {
+            format!("probability {p} must be a finite number >= 0")
+        } else if x < 0.0 {
+            format!("probability {p} is negative; use a value >= 0")
+        } else {
+            continue;
+        };
+        r.error(&format!("{path}[{i}]"), msg);
     }
     let sum: f64 = probs.iter().map(|p| p.as_f64()).sum();
     if (sum - 1.0).abs() > 1e-8 + 1e-5 {
@@ -160,6 +203,10 @@ fn probabilities(r: &mut Rules<'_>, probs: &[Number], n_values: usize, path: &st
 
 fn bounds(r: &mut Rules<'_>, p: &Parameter, dist: Distribution, path: &str) {
     let Some((min, max)) = p.bounds() else { return };
+    let bad_min = not_finite(r, path, "min", min);
+    if not_finite(r, path, "max", max) || bad_min {
+        return;
+    }
     if !less(min.as_f64(), max.as_f64()) {
         let msg = format!("min {min} must be less than max {max}; swap or fix the bounds");
         r.error(&format!("{path}.min"), msg);
@@ -177,22 +224,30 @@ fn bounds(r: &mut Rules<'_>, p: &Parameter, dist: Distribution, path: &str) {
     }
 }
 
-/// `q`, `sigma`, `a` and `b` ranges.
+/// `q`, `mu`, `sigma`, `a` and `b`: finite, and in range.
 fn shape(r: &mut Rules<'_>, p: &Parameter, path: &str) {
-    let (q, sigma, a, b) = match *p {
+    let (q, mu, sigma, a, b) = match *p {
         Parameter::QUniform { q, .. }
         | Parameter::QLogUniform { q, .. }
-        | Parameter::QLogUniformValues { q, .. } => (q, None, None, None),
-        Parameter::Normal { sigma, .. } | Parameter::LogNormal { sigma, .. } => {
-            (None, sigma, None, None)
+        | Parameter::QLogUniformValues { q, .. } => (q, None, None, None, None),
+        Parameter::Normal { mu, sigma } | Parameter::LogNormal { mu, sigma } => {
+            (None, mu, sigma, None, None)
         }
-        Parameter::QNormal { sigma, q, .. } | Parameter::QLogNormal { sigma, q, .. } => {
-            (q, sigma, None, None)
+        Parameter::QNormal { mu, sigma, q } | Parameter::QLogNormal { mu, sigma, q } => {
+            (q, mu, sigma, None, None)
         }
-        Parameter::Beta { a, b } => (None, None, a, b),
-        Parameter::QBeta { a, b, q } => (q, None, a, b),
+        Parameter::Beta { a, b } => (None, None, None, a, b),
+        Parameter::QBeta { a, b, q } => (q, None, None, a, b),
         _ => return,
     };
+    let mut finite = |key: &str, v: Option<Number>| v.filter(|&n| !not_finite(r, path, key, n));
+    let (q, sigma, a, b) = (
+        finite("q", q),
+        finite("sigma", sigma),
+        finite("a", a),
+        finite("b", b),
+    );
+    finite("mu", mu);
     if let Some(q) = q.filter(|q| !less(0.0, q.as_f64())) {
         r.error(
             &format!("{path}.q"),
@@ -203,7 +258,7 @@ fn shape(r: &mut Rules<'_>, p: &Parameter, path: &str) {
         let Some(v) = v else { continue };
         let x = v.as_f64();
         let p = format!("{path}.{key}");
-        if x.is_nan() || x < 0.0 {
+        if x < 0.0 {
             r.error(&p, format!("{key} {v} must be 0 or greater"));
         } else if x == 0.0 {
             r.warning(
@@ -233,6 +288,10 @@ fn deprecated(r: &mut Rules<'_>, p: &Parameter, dist: Distribution, new: Distrib
 }
 
 fn top_level(r: &mut Rules<'_>, c: &SweepConfig) {
+    if c.run_cap == Some(0) {
+        let msg = "must be a positive integer, found 0; remove it for no cap";
+        r.error("run_cap", msg.into());
+    }
     let search_space = c
         .scheduler
         .as_ref()
@@ -247,6 +306,7 @@ fn top_level(r: &mut Rules<'_>, c: &SweepConfig) {
     metrics(r, c);
     scheduler(r, c);
     if c.method == Method::Bayes {
+        impute_zero(r, c);
         if c.metric.is_none() {
             let msg = "bayes search needs `metric` (name and goal) to optimise; add it or use method random";
             r.error("method", msg.into());
@@ -256,6 +316,28 @@ fn top_level(r: &mut Rules<'_>, c: &SweepConfig) {
             r.error("parameters", msg.into());
         }
     }
+}
+
+/// `impute: latest|best` scores a run with no finite value as 0.0 (as the engine does), which
+/// a minimised metric takes for a good result.
+fn impute_zero(r: &mut Rules<'_>, c: &SweepConfig) {
+    let Some(m) = &c.metric else { return };
+    let Some(how @ (Impute::Latest | Impute::Best)) = m.impute else {
+        return;
+    };
+    if m.goal == Some(Goal::Maximize) {
+        return;
+    }
+    let how = if how == Impute::Latest {
+        "latest"
+    } else {
+        "best"
+    };
+    let msg = format!(
+        "with `impute: {how}`, a failed run that logged no finite `{}` counts as 0.0 (W&B's          engine does the same), a good score for a minimised metric: use `impute: worst` to          steer bayes away from such runs",
+        m.name
+    );
+    r.warning("metric.impute", msg);
 }
 
 fn has_searchable(params: &Parameters) -> bool {
@@ -380,7 +462,19 @@ fn hyperband(r: &mut Rules<'_>, c: &SweepConfig, hb: &Hyperband) {
 }
 
 fn grid(r: &mut Rules<'_>, c: &SweepConfig) {
-    let Ok(grid) = Grid::new(c) else { return };
+    let grid = match Grid::new(c) {
+        Ok(grid) => grid,
+        Err(Error::Invalid { diagnostics }) => {
+            // An axis the grid refuses, unless a rule already reported it.
+            for d in diagnostics {
+                if !r.out.iter().any(|x| x.is_error() && x.path == d.path) {
+                    r.error(&d.path, d.message);
+                }
+            }
+            return;
+        }
+        Err(_) => return,
+    };
     let size = match grid.size() {
         Ok(n) => n,
         Err(e) => {

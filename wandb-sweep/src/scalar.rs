@@ -12,7 +12,8 @@ use crate::value::{Number, Value};
 pub(crate) enum Pitfall {
     /// `yes`, `no`, `on`, `off`: booleans for W&B (YAML 1.1), strings for YAML 1.2 tools.
     Yaml11Bool,
-    /// `1e-5`: a float on the cloud, a string for the local controller (PyYAML).
+    /// `1e-5`, `1.5e3`: a float on the cloud, a string for the local controller (PyYAML's
+    /// float needs a dot and a signed exponent).
     ExponentWithoutDot,
     /// `010`: octal 8 for W&B (YAML 1.1), decimal 10 for YAML 1.2 tools.
     LeadingZero,
@@ -30,8 +31,8 @@ impl Pitfall {
             ),
             Pitfall::ExponentWithoutDot => format!(
                 "`{text}` is a number on W&B cloud but the string '{text}' for the local controller \
-                 (PyYAML needs a dot): write it with a dot, e.g. `{}`",
-                with_dot(text)
+                 (PyYAML needs a dot and a signed exponent): write it as PyYAML reads a float, e.g. `{}`",
+                pyyaml_float(text)
             ),
             Pitfall::LeadingZero => format!(
                 "`{text}` is octal for W&B (YAML 1.1) but decimal for YAML 1.2 tools; \
@@ -45,11 +46,33 @@ impl Pitfall {
     }
 }
 
-fn with_dot(text: &str) -> String {
-    match text.find(['e', 'E']) {
-        Some(i) => format!("{}.0{}", &text[..i], &text[i..]),
-        None => text.to_owned(),
+/// The same number as a float that YAML 1.1 (PyYAML) and YAML 1.2 both read: a digit before
+/// the dot, a dot, a signed exponent (`3e6` → `3.0e+6`, `.5e3` → `0.5e+3`).
+pub(crate) fn pyyaml_float(text: &str) -> String {
+    let (sign, body) = match text.strip_prefix(['-', '+']) {
+        Some(rest) => (&text[..1], rest),
+        None => ("", text),
+    };
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some((&body[i..=i], &body[i + 1..]))),
+        None => (body, None),
+    };
+    let mut out = sign.to_owned();
+    if mantissa.starts_with('.') {
+        out.push('0');
     }
+    out.push_str(mantissa);
+    if !mantissa.contains('.') {
+        out.push_str(".0");
+    }
+    if let Some((e, digits)) = exponent {
+        out.push_str(e);
+        if !digits.starts_with(['+', '-']) {
+            out.push('+');
+        }
+        out.push_str(digits);
+    }
+    out
 }
 
 /// Resolves a plain (unquoted, untagged) scalar.
@@ -104,8 +127,9 @@ fn resolve_int(text: &str) -> Option<(Value, Option<Pitfall>)> {
         pitfall = Some(Pitfall::Underscore);
     }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    let magnitude = i64::from_str_radix(&clean, radix).ok()?;
-    let value = if neg { -magnitude } else { magnitude };
+    // Through i128, so that i64::MIN (whose magnitude is no i64) reads back.
+    let magnitude = i128::from_str_radix(&clean, radix).ok()?;
+    let value = i64::try_from(if neg { -magnitude } else { magnitude }).ok()?;
     Some((Value::Number(Number::Int(value)), pitfall))
 }
 
@@ -132,7 +156,11 @@ fn resolve_float(text: &str) -> Option<(Value, Option<Pitfall>)> {
     }
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     let x: f64 = clean.parse().ok()?;
-    let pitfall = if !has_dot {
+    // PyYAML's float needs a dot, a sign in the exponent, and no sign before a leading dot.
+    let pyyaml_float = has_dot
+        && exponent.is_none_or(|e| e.starts_with(['+', '-']))
+        && !(mantissa.starts_with('.') && text.starts_with(['+', '-']));
+    let pitfall = if !pyyaml_float {
         Some(Pitfall::ExponentWithoutDot)
     } else if mantissa.contains('_') {
         Some(Pitfall::Underscore)

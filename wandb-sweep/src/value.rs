@@ -352,6 +352,81 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
+/// A [`Value`] is itself a serde data source, so typed data can be read from values that
+/// plain JSON cannot hold, such as the non-finite floats of Python-written run histories.
+///
+/// ```
+/// use serde::Deserialize;
+/// use wandb_sweep::{Run, Value};
+/// let mut row = indexmap::IndexMap::new();
+/// row.insert("loss".to_owned(), Value::from(f64::NAN));
+/// let run: Value = serde_json::from_str(r#"{"name": "r", "state": "running"}"#).unwrap();
+/// let Value::Map(mut run) = run else { unreachable!() };
+/// run.insert("history".into(), Value::List(vec![Value::Map(row)]));
+/// let run = Run::deserialize(Value::Map(run)).unwrap();
+/// assert!(run.history[0].to_string().contains("nan"));
+/// ```
+impl<'de> Deserializer<'de> for Value {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(b),
+            Value::Number(Number::Int(i)) => visitor.visit_i64(i),
+            Value::Number(Number::Float(x)) => visitor.visit_f64(x),
+            Value::String(s) => visitor.visit_string(s),
+            Value::List(items) => {
+                let mut seq = de::value::SeqDeserializer::new(items.into_iter());
+                let out = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(out)
+            }
+            Value::Map(m) => {
+                let mut map = de::value::MapDeserializer::new(m.into_iter());
+                let out = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(out)
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Value::Null => visitor.visit_none(),
+            other => visitor.visit_some(other),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self {
+            Value::String(s) => visitor.visit_enum(de::IntoDeserializer::into_deserializer(s)),
+            other => other
+                .deserialize_any(visitor)
+                .map_err(|_| de::Error::custom(format!("expected one of {variants:?} for {name}"))),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier
+        ignored_any
+    }
+}
+
+impl de::IntoDeserializer<'_, de::value::Error> for Value {
+    type Deserializer = Value;
+
+    fn into_deserializer(self) -> Value {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +451,28 @@ mod tests {
     fn deserializes_from_json() {
         let v: Value = serde_json::from_str(r#"{"a": [1, 2.5, true, null, "x"]}"#).unwrap();
         assert_eq!(v.to_string(), "{a: [1, 2.5, true, null, x]}");
+    }
+
+    #[test]
+    fn runs_read_from_values_keep_non_finite_history() {
+        use crate::search::{Run, RunState};
+        let row = |x: f64| Value::Map([("loss".to_owned(), Value::from(x))].into_iter().collect());
+        let mut run = IndexMap::new();
+        run.insert("name".to_owned(), Value::from("r"));
+        run.insert("state".to_owned(), Value::from("killed"));
+        run.insert(
+            "sampledHistory".to_owned(),
+            Value::List(vec![row(f64::NAN), row(2.0), row(f64::NEG_INFINITY)]),
+        );
+        run.insert("summaryMetrics".to_owned(), Value::Null);
+        let runs = Vec::<Run>::deserialize(Value::List(vec![Value::Map(run)])).unwrap();
+        assert_eq!(runs[0].state, RunState::Killed);
+        assert_eq!(runs[0].history.len(), 3);
+        assert!(
+            matches!(&runs[0].history[0], Value::Map(m) if matches!(m["loss"], Value::Number(Number::Float(x)) if x.is_nan()))
+        );
+        assert_eq!(runs[0].metric_history("loss"), [2.0]);
+        let bad = Value::Map([("name".to_owned(), Value::from(1))].into_iter().collect());
+        assert!(Run::deserialize(bad).is_err());
     }
 }

@@ -4,8 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde_json::Value as Json;
-use wandb_sweep::{EarlyTerminate, Number, Run, SweepConfig};
+use wandb_sweep::{EarlyTerminate, Number, Run, SweepConfig, Value};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -21,6 +22,44 @@ fn oracle_files() -> Vec<Json> {
         .collect();
     out.sort_by_key(|o| o["file"].as_str().unwrap_or_default().to_owned());
     out
+}
+
+/// Runs as Python's `json.dump` writes them: bare `NaN`, `Infinity` and `-Infinity` outside
+/// strings become non-finite floats (wandb-api's extended-JSON reader does this for the CLI;
+/// this crate cannot depend on it).
+fn python_runs(text: &str) -> Vec<Run> {
+    const TOKENS: [(&str, &str); 3] = [
+        ("NaN", "\u{1F}nan"),
+        ("-Infinity", "\u{1F}-inf"),
+        ("Infinity", "\u{1F}inf"),
+    ];
+    let (mut plain, mut in_string, mut escaped, mut rest) = (String::new(), false, false, text);
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            in_string = c != '"' || escaped;
+            escaped = c == '\\' && !escaped;
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some((t, s)) = TOKENS.iter().find(|(t, _)| rest.starts_with(t)) {
+            plain.push_str(&serde_json::to_string(s).expect("string"));
+            rest = &rest[t.len()..];
+            continue;
+        }
+        plain.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    fn restore(v: Value) -> Value {
+        match v {
+            Value::String(s) if s.starts_with('\u{1F}') => {
+                Value::from(s[1..].parse::<f64>().expect("sentinel"))
+            }
+            Value::List(items) => Value::List(items.into_iter().map(restore).collect()),
+            Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, restore(v))).collect()),
+            other => other,
+        }
+    }
+    let value = restore(serde_json::from_str(&plain).expect("runs json"));
+    Vec::<Run>::deserialize(value).expect("runs")
 }
 
 fn threshold_json(t: Option<Number>) -> Json {
@@ -49,8 +88,7 @@ fn stop_decisions_and_lines_match_the_engine() {
             "{}_runs.json",
             &file.rsplit('/').next().expect("name")[..3]
         ));
-        let runs: Vec<Run> =
-            serde_json::from_str(&fs::read_to_string(runs_file).expect("runs")).expect("runs json");
+        let runs = python_runs(&fs::read_to_string(runs_file).expect("runs"));
         let d = hb.decide(cfg.metric.as_ref().expect("metric"), &runs);
         let theirs: Vec<&str> = stop.iter().map(|s| s.as_str().expect("name")).collect();
         assert_eq!(d.stop, theirs, "{file}");
@@ -92,6 +130,8 @@ fn stop_decisions_and_lines_match_the_engine() {
             "hyperband/h01_non_strict.yaml",
             "hyperband/h02_maximize.yaml",
             "hyperband/h03_min_iter_float_eta.yaml",
+            "hyperband/h04_nan_histories.yaml",
+            "hyperband/h05_nan_maximize.yaml",
         ]
     );
 }

@@ -170,3 +170,16 @@ fn non_mapping_parameter_is_an_error_not_a_crash() {
     assert_eq!((line, col), (4, 7));
     assert!(msg.contains("a parameter must be a mapping"), "{msg}");
 }
+
+#[test]
+fn impute_latest_or_best_warns_that_missing_values_count_as_zero() {
+    let text = "method: bayes\nmetric:\n  name: loss\n  impute: latest\nparameters:\n  x: {min: 0.0, max: 1.0}\n";
+    let (s, line, col, msg) = only(text, "metric.impute");
+    assert_eq!((s, line, col), (Severity::Warning, 4, 11));
+    assert!(msg.contains("counts as 0.0"), "{msg}");
+    assert!(msg.contains("impute: worst"), "{msg}");
+    let maximize = text.replace("  impute: latest", "  goal: maximize\n  impute: best");
+    assert!(at(&maximize, "metric.impute").is_empty());
+    let worst = text.replace("latest", "worst");
+    assert!(at(&worst, "metric.impute").is_empty());
+}

@@ -163,26 +163,29 @@ impl BayesSampler {
         }
         .unwrap_or(0.0);
         let impute = self.metric.impute.unwrap_or(Impute::Worst);
+        // A run's own best value when it has one, else the strategy's value.
+        let best_or = |run: &Run, strategy| {
+            self.best(run)
+                .unwrap_or_else(|| self.impute(run, strategy, worst))
+        };
         let (mut observed, mut pending) = (Vec::new(), Vec::new());
         for run in runs {
             let x = embed(&run.params, dims);
             let y = match run.state {
-                RunState::Finished => Some(
-                    self.best(run)
-                        .unwrap_or_else(|| self.impute(run, impute, worst)),
-                ),
+                RunState::Finished => Some(best_or(run, impute)),
                 RunState::Failed | RunState::Crashed | RunState::Killed => {
                     Some(self.impute(run, impute, worst))
                 }
+                // Like finished runs: the engine imputes only when the run has no value yet.
                 RunState::Running => match self
                     .metric
                     .impute_while_running
                     .unwrap_or(ImputeWhileRunning::False)
                 {
                     ImputeWhileRunning::False => None,
-                    ImputeWhileRunning::Latest => Some(self.impute(run, Impute::Latest, worst)),
-                    ImputeWhileRunning::Best => Some(self.impute(run, Impute::Best, worst)),
-                    ImputeWhileRunning::Worst => Some(self.impute(run, Impute::Worst, worst)),
+                    ImputeWhileRunning::Latest => Some(best_or(run, Impute::Latest)),
+                    ImputeWhileRunning::Best => Some(best_or(run, Impute::Best)),
+                    ImputeWhileRunning::Worst => Some(best_or(run, Impute::Worst)),
                 },
                 RunState::Pending | RunState::Preempting | RunState::Preempted => None,
             };
@@ -372,5 +375,66 @@ impl Sampler for BayesSampler {
             insert_path(&mut out, &f.path, value);
         }
         Ok(Suggestion::Run(Value::Map(out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(name: &str, state: RunState, x: f64, losses: &[f64], summary: Option<f64>) -> Run {
+        let params = Value::Map([("x".to_owned(), Value::from(x))].into_iter().collect());
+        let mut r = Run::new(name, state, params);
+        r.history = losses
+            .iter()
+            .map(|&l| Value::Map([("loss".to_owned(), Value::from(l))].into_iter().collect()))
+            .collect();
+        if let Some(s) = summary {
+            r.summary = Value::Map([("loss".to_owned(), Value::from(s))].into_iter().collect());
+        }
+        r
+    }
+
+    /// The y values the engine 0.3.0 fits (`_construct_gp_data`, checked with the oracle's
+    /// engine) for each impute and impute_while_running strategy.
+    #[test]
+    fn observations_follow_the_engine_for_every_strategy() {
+        let runs = [
+            run("a", RunState::Finished, 0.1, &[5.0, 4.0], None),
+            run("b", RunState::Finished, 0.2, &[], None),
+            run("c", RunState::Failed, 0.3, &[f64::NAN], None),
+            run("d", RunState::Running, 0.4, &[3.0, 1.0, 2.0], None),
+            run("e", RunState::Crashed, 0.5, &[7.0, 6.0], Some(0.5)),
+        ];
+        let cases: [(&str, &str, &str, &[f64]); 7] = [
+            ("minimize", "best", "false", &[4.0, 0.0, 0.0, 0.5]),
+            ("minimize", "best", "latest", &[4.0, 0.0, 0.0, 1.0, 0.5]),
+            ("minimize", "latest", "false", &[4.0, 0.0, 0.0, 6.0]),
+            ("minimize", "latest", "worst", &[4.0, 0.0, 0.0, 1.0, 6.0]),
+            ("minimize", "worst", "false", &[4.0, 7.0, 7.0, 7.0]),
+            ("minimize", "worst", "worst", &[4.0, 7.0, 7.0, 1.0, 7.0]),
+            (
+                "maximize",
+                "best",
+                "latest",
+                &[-5.0, -0.0, -0.0, -3.0, -7.0],
+            ),
+        ];
+        for (goal, impute, while_running, want) in cases {
+            let yaml = format!(
+                "method: bayes\nmetric: {{name: loss, goal: {goal}, impute: {impute}, \
+                 impute_while_running: \"{while_running}\"}}\nparameters:\n  x: {{min: 0.0, max: 1.0}}\n"
+            );
+            let cfg = SweepConfig::from_yaml(&yaml).expect("valid");
+            let bayes = BayesSampler::new(&cfg, 0).expect("sampler");
+            let dims: Vec<(Vec<String>, &Parameter)> =
+                vec![(vec!["x".into()], &cfg.parameters["x"])];
+            let (observed, _) = bayes.observations(&runs, &dims);
+            let ys: Vec<f64> = observed.iter().map(|(_, y)| *y).collect();
+            assert_eq!(
+                ys, want,
+                "{goal} impute {impute} while running {while_running}"
+            );
+        }
     }
 }

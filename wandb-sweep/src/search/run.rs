@@ -30,7 +30,10 @@ pub enum RunState {
 ///
 /// Deserializes from the engine's run format (`name`, `state`, `config` with `{value: v}`
 /// wrappers, `history` or `sampledHistory`, `summaryMetrics`), so `--runs` files of W&B's
-/// sweeps tooling can be read.
+/// sweeps tooling can be read. Files that Python wrote with bare `NaN`/`Infinity` tokens:
+/// parse them into a [`Value`] (e.g. with `wandb_api::parse_extended_json`) and deserialize
+/// the runs from that value, which keeps the non-finite floats (metrics then skip them, as
+/// the engine does).
 ///
 /// ```
 /// use wandb_sweep::{Run, RunState};
