@@ -14,6 +14,7 @@ mod output;
 mod remote;
 mod sweep;
 mod sync;
+mod trial;
 
 use std::process::ExitCode;
 
@@ -102,6 +103,6 @@ fn main() -> ExitCode {
         Outcome::IoError => ExitCode::from(2),
         Outcome::SweepOver => ExitCode::from(3),
         Outcome::SweepPaused => ExitCode::from(4),
-        Outcome::Interrupted => ExitCode::from(sweep::interrupt::INTERRUPTED_EXIT),
+        Outcome::Interrupted => ExitCode::from(trial::INTERRUPTED_EXIT),
     }
 }

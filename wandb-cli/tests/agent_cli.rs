@@ -282,7 +282,7 @@ async fn failed_trials_report_their_output_tail_and_stop_the_agent() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("run f1 failed: exit code 3; last output lines:"),
+        err.contains("run f1 failed: exit code 3: boom in f1; last output lines:"),
         "{err}"
     );
     assert!(err.contains("  | boom in f1"), "{err}");

@@ -302,3 +302,118 @@ fn ctrl_c_stops_the_children_and_the_sweep_resumes_them() {
         text(&o.stdout)
     );
 }
+
+/// Two trials that note their pid and every SIGTERM, and ignore it (for up to 60 s), under
+/// `wandb-rs sweep local` with `extra` options; returns the running command and its
+/// sweep directory once both trials have started.
+#[cfg(unix)]
+fn stubborn_sweep(tmp: &TempDir, extra: &[&str]) -> (std::process::Child, PathBuf) {
+    let file = tmp.file(
+        "sweep.yaml",
+        "method: grid\nparameters:\n  a: {values: [1, 2]}\n",
+    );
+    let dir = tmp.0.join("sweep");
+    let script = r#"echo $$ > "$WANDB_DIR/pid-$WANDB_RUN_ID"; trap 'touch "$WANDB_DIR/term-$WANDB_RUN_ID"' TERM; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"#;
+    let mut args = vec!["sweep", "local", file.to_str().expect("path"), "--dir"];
+    args.push(dir.to_str().expect("path"));
+    args.extend(["--parallel", "2"]);
+    args.extend(extra);
+    args.extend(["--", "sh", "-c", script]);
+    let child = Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wandb-rs starts");
+    assert!(files_appear(&dir, "pid-", 2), "both trials started");
+    (child, dir)
+}
+
+/// Whether `n` files named `prefix…` exist in `dir` within 30 s.
+fn files_appear(dir: &Path, prefix: &str, n: usize) -> bool {
+    let count = || {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                .count()
+        })
+    };
+    let until = Instant::now() + Duration::from_secs(30);
+    while count() < n && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    count() >= n
+}
+
+#[cfg(unix)]
+fn interrupt(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+}
+
+/// The trials' pids that are still alive.
+#[cfg(unix)]
+fn alive_trials(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("sweep dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pid-"))
+        .map(|e| {
+            std::fs::read_to_string(e.path())
+                .expect("pid")
+                .trim()
+                .to_owned()
+        })
+        .filter(|pid| {
+            Command::new("kill")
+                .args(["-0", pid])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_kills_every_trial_then_exits_130() {
+    let tmp = TempDir::new("interrupt-twice");
+    // A kill delay far beyond the test: only the second Ctrl-C can end the trials.
+    let (child, dir) = stubborn_sweep(&tmp, &["--kill-delay", "600"]);
+    interrupt(&child);
+    assert!(
+        files_appear(&dir, "term-", 2),
+        "the first Ctrl-C sends SIGTERM"
+    );
+    assert_eq!(alive_trials(&dir).len(), 2, "the trials ignore SIGTERM");
+    interrupt(&child);
+    let o = child.wait_with_output().expect("wandb-rs ends");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted again: killing the running trials"),
+        "{err}"
+    );
+    assert_eq!(
+        alive_trials(&dir),
+        Vec::<String>::new(),
+        "no trial outlives wandb-rs"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn after_one_ctrl_c_the_kill_delay_ends_trials_that_ignore_sigterm() {
+    let tmp = TempDir::new("kill-delay");
+    let (child, dir) = stubborn_sweep(&tmp, &["--kill-delay", "0.3"]);
+    interrupt(&child);
+    let o = child.wait_with_output().expect("wandb-rs ends");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(files_appear(&dir, "term-", 2), "SIGTERM came first: {err}");
+    assert!(!err.contains("interrupted again"), "{err}");
+    assert_eq!(alive_trials(&dir), Vec::<String>::new(), "SIGKILL followed");
+}

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wandb_agent::agent::{SweepPath, TrialLaunch, TrialRecord, TrialStatus, sweep_run};
-use wandb_agent::trial_process::{OutputTail, Stream};
-use wandb_agent::{StdoutMetrics, TrialExit, TrialProcess};
+use wandb_agent::{StdoutMetrics, Stream, TrialExit};
 use wandb_log::{Mode, Run};
 use wandb_sweep::Value;
 
 use crate::output;
+use crate::trial::RunningTrial;
 
 /// What every trial of the agent shares.
 #[derive(Debug)]
@@ -31,13 +31,13 @@ pub(crate) struct TrialContext {
 /// A running trial.
 #[derive(Debug)]
 pub(crate) struct ChildTrial {
-    pub(crate) run_id: String,
-    process: TrialProcess,
+    process: RunningTrial,
     /// The run the agent logs `--metric` values to.
     run: Option<Run>,
-    stopped: bool,
     /// Where a failed trial's output tail is kept: `<sweep dir>/output-<run>.log`.
     tail_file: PathBuf,
+    /// Output lines of a failed trial to report.
+    tail_lines: usize,
 }
 
 impl ChildTrial {
@@ -87,7 +87,7 @@ impl ChildTrial {
             run: run.clone(),
         };
         let cmd = cmd.on_line(move |stream, line| forward.line(stream, line));
-        let process = match TrialProcess::spawn(&cmd) {
+        let process = match RunningTrial::spawn(run_id, &cmd) {
             Ok(p) => p,
             Err(e) => {
                 // The run exists on W&B already: it must not finish as a success.
@@ -101,60 +101,48 @@ impl ChildTrial {
             }
         };
         Ok(ChildTrial {
-            run_id: run_id.to_owned(),
             process,
             run,
-            stopped: false,
             tail_file,
+            tail_lines: ctx.tail_lines,
         })
+    }
+
+    /// The trial's run id.
+    pub(crate) fn run_id(&self) -> &str {
+        &self.process.run_id
     }
 
     /// The exit, once the child has ended (SIGKILL after the kill delay of a stop).
     pub(crate) fn poll(&mut self, kill_delay: Duration) -> Option<TrialExit> {
-        if let Some(at) = self.process.terminated_at()
-            && at.elapsed() >= kill_delay
-        {
-            self.kill();
-        }
-        match self.process.try_wait() {
-            Ok(exit) => exit,
-            Err(e) => {
-                output::error(&format!("wandb-rs agent: run {}: {e}", self.run_id));
-                None
-            }
-        }
+        self.process.poll(kill_delay)
     }
 
-    /// SIGTERM (the server's `stop`).
+    /// SIGTERM (the server's `stop`, an interrupt, or the agent's limits).
     pub(crate) fn terminate(&mut self) {
-        self.stopped = true;
-        if let Err(e) = self.process.terminate() {
-            output::error(&format!("wandb-rs agent: run {}: {e}", self.run_id));
-        }
+        self.process.terminate();
     }
 
-    /// SIGKILL (the server's `exit`, or the kill delay after SIGTERM).
+    /// SIGKILL (the server's `exit`, or a second interrupt).
     pub(crate) fn kill(&mut self) {
-        self.stopped = true;
-        if let Err(e) = self.process.kill() {
-            output::error(&format!("wandb-rs agent: run {}: {e}", self.run_id));
-        }
+        self.process.kill();
     }
 
     /// Whether the agent stopped it (a stop is not a failure of the trial).
     pub(crate) fn was_stopped(&self) -> bool {
-        self.stopped
+        self.process.was_stopped()
     }
 
     /// The record of the ended trial; reports a failure with the output tail.
     pub(crate) fn finish(self, exit: TrialExit) -> TrialRecord {
-        let status = match (exit.success(), self.stopped) {
+        let stopped = self.process.was_stopped();
+        let status = match (exit.success(), stopped) {
             (true, _) => TrialStatus::Succeeded,
             (false, true) => TrialStatus::Stopped {
                 message: exit.to_string(),
             },
             (false, false) => TrialStatus::Failed {
-                message: failure_message(&exit, &self.process.output_tail()),
+                message: self.process.failure(&exit, self.tail_lines),
             },
         };
         let upload_error = self.run.and_then(|run| {
@@ -175,27 +163,17 @@ impl ChildTrial {
             TrialStatus::Stopped { message } => format!("stopped ({message})"),
             _ => "finished".to_owned(),
         };
-        output::error(&format!("wandb-rs agent: run {} {what}", self.run_id));
+        output::error(&format!(
+            "wandb-rs agent: run {} {what}",
+            self.process.run_id
+        ));
         TrialRecord {
-            run_id: self.run_id,
+            run_id: self.process.run_id,
             status,
-            stop_requested: self.stopped,
+            stop_requested: stopped,
             upload_error,
         }
     }
-}
-
-/// `exit code 3; last lines:` and the tail, indented.
-fn failure_message(exit: &TrialExit, tail: &OutputTail) -> String {
-    if tail.lines.is_empty() {
-        return exit.to_string();
-    }
-    let lines: Vec<String> = tail
-        .lines
-        .iter()
-        .map(|l| format!("  | {}", l.text))
-        .collect();
-    format!("{exit}; last output lines:\n{}", lines.join("\n"))
 }
 
 /// Forwards a child's output lines and logs their metrics.

@@ -11,7 +11,6 @@
 //! second signal SIGKILLs them).
 
 mod child_trial;
-mod interrupt;
 mod slot;
 
 use std::sync::Arc;
@@ -24,16 +23,13 @@ use wandb_agent::agent::{
 };
 use wandb_api::Client;
 
+use crate::trial::{Interrupts, KillDelayArg, Level, seconds_arg};
 use crate::{Outcome, output};
 use child_trial::TrialContext;
-use interrupt::Interrupts;
 use slot::Slot;
 
 /// How often the agent looks at its children and the server's commands.
 const POLL: Duration = Duration::from_millis(50);
-
-/// The official default of `WANDB_AGENT_KILL_DELAY` (seconds).
-const DEFAULT_KILL_DELAY: f64 = 30.0;
 
 /// `wandb-rs agent` options.
 #[derive(Debug, clap::Args)]
@@ -51,10 +47,8 @@ pub(crate) struct AgentArgs {
     /// group from each matching stdout line as metric NAME, to a run the agent creates.
     #[arg(long = "metric", value_name = "NAME=REGEX")]
     metrics: Vec<String>,
-    /// Seconds between SIGTERM and SIGKILL when a trial is stopped (default
-    /// WANDB_AGENT_KILL_DELAY, else 30).
-    #[arg(long, value_name = "SECONDS")]
-    kill_delay: Option<f64>,
+    #[command(flatten)]
+    kill_delay: KillDelayArg,
     /// Stop after this many failed trials in a row.
     #[arg(long, value_name = "N")]
     max_consecutive_failures: Option<u32>,
@@ -167,15 +161,15 @@ impl Supervisor {
             started: 0,
             records: Vec::new(),
             stopping: None,
-            interrupts: Interrupts::install(),
+            interrupts: Interrupts::install("agent"),
         })
     }
 
     /// Runs until the sweep or the agent's limits end it, and every child has ended.
     fn run(&mut self) -> AgentOutcome {
         loop {
-            if self.interrupts.take() {
-                self.interrupt();
+            if let Some(level) = self.interrupts.take() {
+                self.interrupt(level);
             }
             for i in 0..self.slots.len() {
                 self.slots[i].take_events();
@@ -193,17 +187,12 @@ impl Supervisor {
     }
 
     /// First interrupt: no new trials, SIGTERM to the running ones; later ones: SIGKILL.
-    fn interrupt(&mut self) {
-        if self.stopping == Some(AgentOutcome::Interrupted) {
-            output::error("wandb-rs agent: interrupted again: killing the running trials");
-            self.slots.iter_mut().for_each(Slot::kill);
-            return;
-        }
-        output::error(
-            "wandb-rs agent: interrupted: stopping the running trials (SIGTERM); interrupt again to kill them",
-        );
+    fn interrupt(&mut self, level: Level) {
         self.stopping = Some(AgentOutcome::Interrupted);
-        self.slots.iter_mut().for_each(Slot::terminate);
+        match level {
+            Level::Kill => self.slots.iter_mut().for_each(Slot::kill),
+            _ => self.slots.iter_mut().for_each(Slot::terminate),
+        }
     }
 
     /// Records the slot's trial once it has ended.
@@ -266,27 +255,14 @@ impl Supervisor {
     }
 }
 
-/// The heartbeat interval and the kill delay (`--kill-delay`, else `WANDB_AGENT_KILL_DELAY`,
-/// else 30 s).
+/// The heartbeat interval and the kill delay.
 fn timing(args: &AgentArgs) -> Result<(SessionOptions, Duration), String> {
-    let seconds = |s: f64, what: &str| {
-        Duration::try_from_secs_f64(s)
-            .map_err(|_| format!("{what}: {s} is not a number of seconds"))
-    };
-    let kill_delay = args
-        .kill_delay
-        .or_else(|| {
-            std::env::var("WANDB_AGENT_KILL_DELAY")
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(DEFAULT_KILL_DELAY);
     let options = SessionOptions {
-        heartbeat_interval: seconds(args.heartbeat, "--heartbeat")?,
-        state_check_interval: seconds(args.state_check, "--state-check")?,
+        heartbeat_interval: seconds_arg(args.heartbeat, "--heartbeat")?,
+        state_check_interval: seconds_arg(args.state_check, "--state-check")?,
         ..SessionOptions::default()
     };
-    Ok((options, seconds(kill_delay, "--kill-delay")?))
+    Ok((options, args.kill_delay.resolve()?))
 }
 
 /// One registered agent per GPU (one in all without `--gpus`).

@@ -102,11 +102,11 @@ impl Slot {
     fn stop(&mut self, run_ids: &[String]) {
         self.queue.retain(|p| !run_ids.contains(&p.run_id));
         if let Some(t) = &mut self.trial
-            && run_ids.contains(&t.run_id)
+            && run_ids.iter().any(|id| id == t.run_id())
         {
             output::error(&format!(
                 "wandb-rs agent: stopping run {} (SIGTERM)",
-                t.run_id
+                t.run_id()
             ));
             t.terminate();
         }
@@ -175,7 +175,7 @@ impl Slot {
         let ids = self
             .trial
             .iter()
-            .map(|t| t.run_id.clone())
+            .map(|t| t.run_id().to_owned())
             .chain(self.queue.iter().map(|p| p.run_id.clone()))
             .collect();
         self.session.set_running(ids);

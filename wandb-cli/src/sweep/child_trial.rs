@@ -1,7 +1,8 @@
 //! Trials as child processes, started as the official `wandb agent` starts them: the sweep's
 //! command line, `WANDB_RUN_ID` and `WANDB_SWEEP_PARAM_PATH` (a `config-<run>.yaml` of
-//! `{param: {value: v}}`), offline mode in the sweep directory; hyperband stops a child with
-//! SIGTERM, then SIGKILL.
+//! `{param: {value: v}}`), offline mode in the sweep directory; hyperband and Ctrl-C stop a
+//! child as the agent does ([`RunningTrial`]: SIGTERM, then SIGKILL after the kill delay; a
+//! second Ctrl-C: SIGKILL at once).
 
 use std::collections::VecDeque;
 
@@ -11,14 +12,12 @@ use std::time::Duration;
 
 use wandb_agent::agent::{TRIAL_OWNED_VARS, param_file_yaml};
 use wandb_agent::local_sweep::{Trial, TrialExecutor};
-use wandb_agent::{OutputTail, Stream, TrialCommand, TrialExit, TrialProcess};
+use wandb_agent::{Stream, TrialCommand, TrialExit};
 use wandb_sweep::{CommandContext, SweepConfig, Value, python_json};
 
 use super::child_log::ChildLog;
 use super::progress::Progress;
-
-/// How long a stopped child gets between SIGTERM and SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+use crate::trial::{Interrupts, Level, RunningTrial};
 /// How often a worker looks at its child.
 const CHILD_POLL: Duration = Duration::from_millis(50);
 
@@ -38,6 +37,10 @@ pub(super) struct ChildTrials {
     /// Free GPUs (`CUDA_VISIBLE_DEVICES` values), one per running trial.
     pub(super) gpus: Option<Mutex<VecDeque<String>>>,
     pub(super) progress: Progress,
+    /// Ctrl-C: the first stops the children, a second kills them.
+    pub(super) interrupts: Arc<Interrupts>,
+    /// Between SIGTERM and SIGKILL.
+    pub(super) kill_delay: Duration,
 }
 
 impl TrialExecutor for ChildTrials {
@@ -64,16 +67,34 @@ impl ChildTrials {
             trial.metric(),
         ));
         trial.attach(probe.clone());
-        let mut child = TrialProcess::spawn(&command).map_err(|e| e.to_string())?;
-        let exit = wait(&mut child, &probe).map_err(|e| e.to_string())?;
+        let mut child = RunningTrial::spawn(trial.run_id(), &command).map_err(|e| e.to_string())?;
+        let exit = self.wait(&mut child, &probe);
         if let Some(dir) = probe.run_dir() {
             trial.set_run_dir(dir);
         }
         self.progress.trial_ended(trial, probe.as_ref());
-        if exit.success() || probe.stop_requested() {
+        if exit.success() || probe.stop_requested() || child.was_stopped() {
             Ok(())
         } else {
-            Err(failure(exit, &child.output_tail()))
+            Err(child.failure(&exit, 0))
+        }
+    }
+
+    /// Waits for the child, stopping it when the controller asks (hyperband, or a first
+    /// Ctrl-C), killing it on a second Ctrl-C.
+    fn wait(&self, child: &mut RunningTrial, probe: &ChildLog) -> TrialExit {
+        loop {
+            if let Some(exit) = child.poll(self.kill_delay) {
+                return exit;
+            }
+            // A first Ctrl-C reaches the child through the controller (it cancels the sweep and
+            // asks each running trial to stop), so that the trial is kept to run again.
+            match self.interrupts.level() {
+                Level::Kill => child.kill(),
+                _ if probe.stop_requested() => child.terminate(),
+                _ => {}
+            }
+            std::thread::sleep(CHILD_POLL);
         }
     }
 
@@ -119,37 +140,6 @@ impl ChildTrials {
             command = command.env("CUDA_VISIBLE_DEVICES", gpu);
         }
         Ok(command)
-    }
-}
-
-/// Waits for the child, stopping it when the controller asks.
-fn wait(child: &mut TrialProcess, probe: &ChildLog) -> Result<TrialExit, wandb_agent::Error> {
-    loop {
-        if let Some(exit) = child.wait_timeout(CHILD_POLL)? {
-            return Ok(exit);
-        }
-        if probe.stop_requested() {
-            return child.stop(STOP_GRACE);
-        }
-    }
-}
-
-/// Why a child failed: its exit and its last error line.
-fn failure(exit: TrialExit, tail: &OutputTail) -> String {
-    let how = match (exit.code(), exit.signal()) {
-        (Some(code), _) => format!("exit code {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => "failed".to_owned(),
-    };
-    let last = tail
-        .lines
-        .iter()
-        .rev()
-        .find(|l| l.stream == Stream::Stderr && !l.text.trim().is_empty())
-        .or_else(|| tail.lines.last());
-    match last {
-        Some(line) => format!("{how}: {}", line.text.trim()),
-        None => how,
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,9 +11,9 @@ use wandb_agent::{LocalSweep, SweepReport};
 use wandb_sweep::{Goal, Grid, Method, SweepConfig};
 
 use super::child_trial::{ChildTrials, absolute_dir, with_program};
-use super::interrupt::cancel_flag;
 use super::load;
 use super::progress::Progress;
+use crate::trial::{Interrupts, KillDelayArg};
 use crate::{Outcome, output};
 
 /// How often hyperband reads the children's logs.
@@ -43,6 +42,8 @@ pub(crate) struct LocalArgs {
     /// CUDA_VISIBLE_DEVICES.
     #[arg(long, value_delimiter = ',')]
     gpus: Vec<String>,
+    #[command(flatten)]
+    kill_delay: KillDelayArg,
     /// The sweep file.
     file: PathBuf,
     /// The program and its arguments (instead of the sweep's command); `${args}` is appended
@@ -56,9 +57,9 @@ pub(super) fn run(args: &LocalArgs) -> Outcome {
         Ok(c) => with_program(c, &args.program),
         Err(outcome) => return outcome,
     };
-    let cancel = cancel_flag();
-    match start(args, config, &cancel) {
-        Ok(report) if cancel.load(Ordering::Relaxed) => {
+    let interrupts = Arc::new(Interrupts::install("sweep local"));
+    match start(args, config, &interrupts) {
+        Ok(report) if interrupts.interrupted() => {
             show(&report);
             output::error(
                 "interrupted: run the same command again to resume (the stopped trials run again)",
@@ -76,7 +77,7 @@ pub(super) fn run(args: &LocalArgs) -> Outcome {
 fn start(
     args: &LocalArgs,
     config: SweepConfig,
-    cancel: &Arc<AtomicBool>,
+    interrupts: &Arc<Interrupts>,
 ) -> Result<SweepReport, String> {
     if config.command.is_none() && config.program.is_none() {
         return Err("the sweep has no `program` or `command`: add one, or give the program after `--` (wandb-rs sweep local sweep.yaml -- ./train --epochs 10)".into());
@@ -94,7 +95,7 @@ fn start(
         .parallel(parallel)
         .retry_failed(args.retry_failed)
         .poll_interval(LOG_POLL)
-        .cancel_flag(Arc::clone(cancel));
+        .cancel_flag(interrupts.cancel_flag());
     if let Some(count) = args.count {
         sweep = sweep.count(count);
     }
@@ -113,6 +114,8 @@ fn start(
         config,
         gpus,
         progress: progress.clone(),
+        interrupts: Arc::clone(interrupts),
+        kill_delay: args.kill_delay.resolve()?,
     };
     let result = sweep.run_with(&executor);
     progress.finish();

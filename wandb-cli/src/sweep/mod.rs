@@ -6,7 +6,6 @@ mod child_trial;
 mod command;
 mod grid;
 mod hyperband;
-pub(crate) mod interrupt;
 mod local;
 mod ppf;
 mod progress;
@@ -197,7 +196,10 @@ pub(crate) fn load(path: &Path) -> Result<wandb_sweep::SweepConfig, Outcome> {
     report.into_result().map_err(|_| Outcome::Invalid)
 }
 
-/// A checked sweep file and a runs file.
+/// The checked sweep file and its runs file, read as Python's `json.dump` and W&B history
+/// write it: JSON plus the bare tokens `NaN`, `Infinity` and `-Infinity`. A diverging metric
+/// is logged as exactly those; the searches and hyperband drop non-finite metric values the
+/// way the engine does.
 fn load_with_runs(
     path: &Path,
     runs: Option<&Path>,
@@ -205,17 +207,21 @@ fn load_with_runs(
     Ok((load(path)?, read_runs(runs)?))
 }
 
-/// Reads a runs file (W&B's run format).
+/// Reads a runs file (W&B's run format, extended JSON).
 fn read_runs(path: Option<&Path>) -> Result<Vec<wandb_sweep::Run>, Outcome> {
+    use serde::Deserialize;
     let Some(path) = path else {
         return Ok(Vec::new());
     };
     let text = read(path).ok_or(Outcome::IoError)?;
-    serde_json::from_str(&text).map_err(|e| {
-        output::error(&format!(
-            "error: {}: not a JSON list of runs: {e}",
-            path.display()
-        ));
-        Outcome::IoError
-    })
+    wandb_api::parse_extended_json(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|value| Vec::<wandb_sweep::Run>::deserialize(value).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            output::error(&format!(
+                "error: {}: not a JSON list of runs: {e}",
+                path.display()
+            ));
+            Outcome::IoError
+        })
 }

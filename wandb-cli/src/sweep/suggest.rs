@@ -5,11 +5,11 @@ use std::path::Path;
 use serde_json::json;
 use wandb_sweep::{Suggestion, next_run};
 
-use super::hyperband::load_with_python_runs;
+use super::load_with_runs;
 use crate::{Outcome, output};
 
 pub(super) fn run(path: &Path, runs: Option<&Path>, seed: u64) -> Outcome {
-    let (config, runs) = match load_with_python_runs(path, runs) {
+    let (config, runs) = match load_with_runs(path, runs) {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
