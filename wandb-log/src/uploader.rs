@@ -47,11 +47,22 @@ pub(crate) enum Event {
     Sent(Box<FileStream>, Chunk, Result<StreamResponse, ApiError>),
 }
 
+/// Where the run's file stream is.
+enum StreamState {
+    /// The run is not created yet: `upsertBucket` comes first.
+    NotCreated,
+    /// Created, and no request in flight.
+    Ready(FileStream),
+    /// A request is in flight; the stream travels with it and comes back in its
+    /// [`Event::Sent`].
+    InFlight,
+}
+
 /// The state of an online run's upload.
 pub(crate) struct Uploader {
     client: Client,
     upsert: RunUpsert,
-    stream: Option<FileStream>,
+    stream: StreamState,
     /// The metric definitions changed: the config must be sent again.
     config_changed: bool,
     waiting: Vec<String>,
@@ -98,7 +109,7 @@ impl Uploader {
         Ok(Uploader {
             client,
             upsert,
-            stream: None,
+            stream: StreamState::NotCreated,
             config_changed: false,
             waiting: Vec::new(),
             output: Vec::new(),
@@ -167,11 +178,12 @@ impl Uploader {
             return;
         }
         let idle = self.last_sent.map_or(Duration::MAX, |t| now - t);
-        if self.stream.is_none() || self.config_changed {
+        if matches!(self.stream, StreamState::NotCreated) || self.config_changed {
             self.flight = Some(self.upsert());
             return;
         }
-        let Some(stream) = self.stream.take() else {
+        let StreamState::Ready(stream) = std::mem::replace(&mut self.stream, StreamState::InFlight)
+        else {
             return;
         };
         let has_news = !self.waiting.is_empty() || !self.output.is_empty();
@@ -181,7 +193,7 @@ impl Uploader {
             (has_news && idle >= INTERVAL) || idle >= HEARTBEAT
         };
         if !due {
-            self.stream = Some(stream);
+            self.stream = StreamState::Ready(stream);
             return;
         }
         self.flight = Some(self.send(stream, finishing));
@@ -220,7 +232,7 @@ impl Uploader {
     /// Handles a finished request.
     pub(crate) fn on_event(&mut self, event: Event, now: Instant) {
         match event {
-            Event::Upserted(Ok(run)) if self.stream.is_none() => {
+            Event::Upserted(Ok(run)) if matches!(self.stream, StreamState::NotCreated) => {
                 let offsets = Offsets {
                     history: run.history_line_count.max(self.stored.history),
                     ..self.stored
@@ -233,7 +245,7 @@ impl Uploader {
                     &run.run_id,
                     offsets,
                 );
-                self.stream = Some(stream.with_retry(self.retry));
+                self.stream = StreamState::Ready(stream.with_retry(self.retry));
                 self.succeeded();
             }
             Event::Upserted(Ok(_)) => self.succeeded(),
@@ -242,7 +254,7 @@ impl Uploader {
                 self.failed(&e, now);
             }
             Event::Sent(stream, chunk, result) => {
-                self.stream = Some(*stream);
+                self.stream = StreamState::Ready(*stream);
                 match result {
                     Ok(response) => {
                         self.uploaded += chunk.history.len() as u64;
@@ -398,7 +410,7 @@ mod tests {
         up.start_due(now, false);
         assert!(up.flight.is_some(), "the run is created first");
         up.flight = None;
-        up.stream = None;
+        up.stream = StreamState::NotCreated;
         up.last_sent = Some(now);
         up.retry_at = Some(now + Duration::from_secs(5));
         up.start_due(now, false);
