@@ -19,6 +19,8 @@ pub const ENV_ENTITY: &str = "WANDB_ENTITY";
 pub const ENV_PROJECT: &str = "WANDB_PROJECT";
 /// The W&B cloud API.
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
+/// The domains of W&B's cloud: only their hosts may use the `api.wandb.ai` netrc entry.
+const CLOUD_DOMAINS: [&str; 2] = ["wandb.ai", "forge.coreweave.com"];
 
 /// Where and as whom to talk to W&B.
 ///
@@ -82,7 +84,7 @@ impl BaseUrl {
             return Err(bad("must start with http:// or https://"));
         }
         let host = url.host_str().unwrap_or_default();
-        let wandb = host == "wandb.ai" || host.ends_with(".wandb.ai");
+        let wandb = in_domain(host, "wandb.ai");
         if wandb && !host.contains("api.") {
             return Err(bad("is the W&B web app, not the API"));
         }
@@ -155,10 +157,26 @@ impl BaseUrl {
         format!("{}/{}", self.as_str(), path.trim_start_matches('/'))
     }
 
+    /// True for W&B's own cloud hosts only: `https`, the default port, no user info, and a
+    /// host that is a cloud domain or a `.`-separated subdomain of one (so not
+    /// `evilwandb.ai`, `api.wandb.ai.evil.com`, `api.wandb.ai.` or `api.wandb.ai:8443`).
     fn is_wandb_cloud(&self) -> bool {
         let host = self.0.host_str().unwrap_or_default();
-        host.ends_with("wandb.ai") || host.ends_with("forge.coreweave.com")
+        self.0.scheme() == "https"
+            && self.0.port().is_none()
+            && self.0.username().is_empty()
+            && self.0.password().is_none()
+            && CLOUD_DOMAINS.iter().any(|domain| in_domain(host, domain))
     }
+}
+
+/// True when `host` is `domain` or a `.`-separated subdomain of it (a trailing dot is not
+/// the same host here).
+fn in_domain(host: &str, domain: &str) -> bool {
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
 }
 
 /// Builds [`Settings`]; explicit values win over everything else.

@@ -181,3 +181,52 @@ fn the_key_never_shows() {
     assert!(!format!("{s:?}").contains("secret-"));
     assert_eq!(format!("{}", ApiKey::new("secret-x")), "***");
 }
+
+#[test]
+fn the_cloud_key_never_goes_to_look_alike_hosts() {
+    let home = TempHome::new("look-alike");
+    home.write(".netrc", NETRC);
+    let key_for = |url: &str| {
+        Settings::builder()
+            .base_url(url)
+            .resolve_with(env(&[]), Some(&home.0))
+            .map(|s| s.api_key.is_some())
+    };
+    for own in [
+        "https://api.wandb.ai",
+        "https://API.WANDB.AI",
+        "https://api.eu.wandb.ai",
+        "https://api.forge.coreweave.com",
+        "https://qa.forge.coreweave.com",
+    ] {
+        assert_eq!(key_for(own).ok(), Some(true), "{own} is W&B's own host");
+    }
+    for evil in [
+        "https://api.evilwandb.ai",
+        "http://evilwandb.ai",
+        "https://notwandb.ai",
+        "https://api.wandb.ai.evil.com",
+        "https://wandb.ai.evil.com",
+        "https://API.EVILWANDB.AI",
+        "https://api.wandb.ai.",
+        "https://api.wandb.ai@evil.com",
+        "https://api.wandb.ai:8443",
+        "https://api.wandb.ai:443@evil.com",
+        "https://evil.com/api.wandb.ai",
+        "https://evil.com/?host=api.wandb.ai",
+        "https://evil.com#.wandb.ai",
+        "https://api-wandb.ai",
+        "https://api.w\u{0430}ndb.ai",
+        "https://xn--wandb-xxx.ai",
+        "https://evilforge.coreweave.com",
+        "https://forge.coreweave.com.evil.com",
+        "https://notcoreweave.com",
+        "http://127.0.0.1:8080",
+    ] {
+        assert_ne!(
+            key_for(evil).ok(),
+            Some(true),
+            "{evil} must not get the api.wandb.ai key"
+        );
+    }
+}
