@@ -19,13 +19,9 @@
 //!
 //! # Settings
 //!
-//! [`Settings`] resolves once: explicit values, then `WANDB_BASE_URL`, `WANDB_API_KEY`,
-//! `WANDB_ENTITY`, `WANDB_PROJECT`, then the settings file (`$WANDB_CONFIG_DIR/settings` or
-//! `~/.config/wandb/settings`, section `[default]`); the API key also comes from netrc
-//! (`$NETRC`, `~/.netrc`, `~/_netrc`; machine = the base URL's `host[:port]`), checked before
-//! the settings file's `api_key` as the official SDK does. W&B cloud hosts fall back to the
-//! `api.wandb.ai` entry; other servers never get the cloud key. The key is an [`ApiKey`]:
-//! never printed in `Debug`, `Display`, errors or logs.
+//! [`Settings`] resolves once from explicit values, `WANDB_*` variables, netrc and the
+//! settings file, in the official SDK's order (the table is on [`Settings`]). The key is an
+//! [`ApiKey`]: never printed in `Debug`, `Display`, errors or logs.
 //!
 //! # Requests, retries, errors
 //!

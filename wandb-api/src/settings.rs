@@ -1,5 +1,5 @@
-//! Settings resolved once: explicit values, then `WANDB_*` environment variables, then the
-//! settings file, then netrc (for the key), then defaults.
+//! Settings resolved once from explicit values, `WANDB_*` environment variables, netrc and
+//! the settings file; the order is documented once, on [`Settings`].
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,25 @@ pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
 const CLOUD_DOMAINS: [&str; 2] = ["wandb.ai", "forge.coreweave.com"];
 
 /// Where and as whom to talk to W&B.
+///
+/// # Where each value comes from
+///
+/// Each field takes the first source that has it, in the order of the official SDK
+/// (`wandb/sdk/lib/wbauth`):
+///
+/// | field | 1 | 2 | 3 | 4 |
+/// |---|---|---|---|---|
+/// | `api_key` | explicit ([`SettingsBuilder::api_key`]) | `WANDB_API_KEY` | netrc | the settings file's `api_key` |
+/// | `base_url` | explicit | `WANDB_BASE_URL` | the settings file's `base_url` | `https://api.wandb.ai` |
+/// | `entity`, `project` | explicit | `WANDB_ENTITY`, `WANDB_PROJECT` | the settings file | none |
+///
+/// * netrc: `$NETRC`, else `~/.netrc`, else `~/_netrc`; the machine is the base URL's
+///   `host[:port]`. W&B's own hosts (`wandb.ai`, `forge.coreweave.com` and their
+///   subdomains, over https on the default port) fall back to the `api.wandb.ai` entry;
+///   every other server gets only its own entry, never the cloud key.
+/// * The settings file: `$WANDB_CONFIG_DIR/settings`, else `~/.config/wandb/settings`,
+///   section `[default]`. Its `api_key` is used only when its `base_url` (default
+///   `https://api.wandb.ai`) is the base URL in use, so netrc wins over it.
 ///
 /// ```
 /// use wandb_api::Settings;
@@ -195,7 +214,8 @@ impl Settings {
         SettingsBuilder::default()
     }
 
-    /// Settings from the process environment, the settings file and netrc.
+    /// Settings from the process environment, netrc and the settings file (the order is on
+    /// [`Settings`]).
     ///
     /// # Errors
     /// [`Error::Configuration`] for an invalid base URL.
@@ -245,7 +265,7 @@ impl SettingsBuilder {
     }
 
     /// Resolves against an environment given as a function and a home directory (for tests
-    /// and embedding): explicit > `WANDB_*` > settings file > netrc (key) > defaults.
+    /// and embedding), in the order documented on [`Settings`].
     ///
     /// # Errors
     /// [`Error::Configuration`] for an invalid base URL.
