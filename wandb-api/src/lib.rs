@@ -28,7 +28,8 @@
 //! [`Client::execute`] sends every operation: `POST {base}/graphql` with the public client's
 //! headers; `Authorization: Basic base64("api:" + key)` only for the base URL's origin (a
 //! redirect elsewhere drops it). Connection errors, 408, 429 and 5xx (but 501) are retried
-//! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`, capped at 60 s; `Retry-After` wins);
+//! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`); a server's `Retry-After` replaces it; every
+//! wait is capped at the policy's `max_wait` (60 s);
 //! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`; GraphQL `errors`
 //! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`].
 //!
