@@ -11,7 +11,7 @@ use reqwest::header::{
 };
 
 use crate::error::{Error, excerpt};
-use crate::retry::{RetryPolicy, parse_retry_after, retryable_status};
+use crate::retry::{Failure, RetryPolicy, parse_retry_after, status_failure, transport_failure};
 use crate::settings::Settings;
 
 /// The `User-Agent` of the public-API traffic the server recognises.
@@ -104,11 +104,15 @@ impl ClientBuilder {
 }
 
 /// What one attempt ended with.
-enum Attempt<T> {
-    Done(T),
-    Retry(Error, Option<Duration>),
-    Fail(Error),
+enum Attempt {
+    /// A 2xx, with its body.
+    Done(String),
+    /// A failure, how it failed, and the server's `Retry-After`.
+    Failed(Error, Failure, Option<Duration>),
 }
+
+/// Maps a failed status (with the start of its body and `Retry-After`) to an [`Error`].
+type StatusError = fn(u16, &str, Option<Duration>) -> Error;
 
 impl Client {
     /// A builder.
@@ -161,25 +165,54 @@ impl Client {
         conflict_retried: bool,
         retry: RetryPolicy,
     ) -> Result<String, Error> {
+        let auth = self.authorization(url);
+        let request = || {
+            let request = self
+                .inner
+                .http
+                .post(url)
+                .headers(self.headers())
+                .body(body.clone());
+            match &auth {
+                Some(auth) => request.header(AUTHORIZATION, auth.clone()),
+                None => request,
+            }
+        };
+        self.send(request, url, conflict_retried, retry, status_error)
+            .await
+    }
+
+    /// The one retry loop of the crate (GraphQL, the file stream, uploads): sends what
+    /// `request` builds until it succeeds, fails in a way that is not retried (see
+    /// [`Failure`]), or `policy` runs out; waits [`RetryPolicy::wait`] in between, the
+    /// server's `Retry-After` included. Returns the 2xx body, else the last error.
+    pub(crate) async fn send(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+        url: &str,
+        conflict_retried: bool,
+        policy: RetryPolicy,
+        status_error: StatusError,
+    ) -> Result<String, Error> {
         let mut attempt = 0;
         loop {
-            match self
-                .attempt(url, &body, conflict_retried, retry.timeout)
-                .await
-            {
+            let sent = request().timeout(policy.timeout);
+            let (error, after) = match self.attempt(sent, url, policy.timeout, status_error).await {
                 Attempt::Done(text) => return Ok(text),
-                Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(e, _) if attempt >= retry.max_retries => return Err(e),
-                Attempt::Retry(e, after) => {
-                    self.inner
-                        .retries
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let wait = retry.wait(attempt, after);
-                    tracing::debug!(attempt, ?wait, error = %e, "retrying W&B request");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+                Attempt::Failed(e, failure, after)
+                    if failure.retried(conflict_retried) && attempt < policy.max_retries =>
+                {
+                    (e, after)
                 }
-            }
+                Attempt::Failed(e, ..) => return Err(e),
+            };
+            self.inner
+                .retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let wait = policy.wait(attempt, after);
+            tracing::debug!(attempt, ?wait, error = %error, "retrying W&B request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 
@@ -235,25 +268,21 @@ impl Client {
 
     async fn attempt(
         &self,
+        request: reqwest::RequestBuilder,
         url: &str,
-        body: &[u8],
-        conflict_retried: bool,
         timeout: Duration,
-    ) -> Attempt<String> {
-        let mut request = self
-            .inner
-            .http
-            .post(url)
-            .headers(self.headers())
-            .timeout(timeout)
-            .body(body.to_vec());
-        if let Some(auth) = self.authorization(url) {
-            request = request.header(AUTHORIZATION, auth);
-        }
+        status_error: StatusError,
+    ) -> Attempt {
+        let error = |e: &reqwest::Error| {
+            if e.is_timeout() {
+                Error::Timeout(timeout)
+            } else {
+                transport(url, e)
+            }
+        };
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return Attempt::Retry(Error::Timeout(timeout), None),
-            Err(e) => return Attempt::Retry(transport(url, &e), None),
+            Err(e) => return Attempt::Failed(error(&e), transport_failure(&e), None),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -263,18 +292,17 @@ impl Client {
             .and_then(parse_retry_after);
         let text = match response.text().await {
             Ok(t) => t,
-            Err(e) if e.is_timeout() => return Attempt::Retry(Error::Timeout(timeout), None),
-            Err(e) => return Attempt::Retry(transport(url, &e), None),
+            // The server answered, so it may have acted on the request.
+            Err(e) => return Attempt::Failed(error(&e), Failure::Unknown, None),
         };
         if (200..300).contains(&status) {
             return Attempt::Done(text);
         }
-        let error = status_error(status, &text, retry_after);
-        if retryable_status(status, conflict_retried) {
-            Attempt::Retry(error, retry_after)
-        } else {
-            Attempt::Fail(error)
-        }
+        Attempt::Failed(
+            status_error(status, &text, retry_after),
+            status_failure(status),
+            retry_after,
+        )
     }
 }
 

@@ -31,7 +31,8 @@
 //! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`); a server's `Retry-After` replaces it; every
 //! wait is capped at the policy's `max_wait` (60 s);
 //! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`; GraphQL `errors`
-//! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`].
+//! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`]. The file
+//! stream and uploads to signed URLs go through the same retry loop, with the same rules.
 //!
 //! # Operations so far
 //!

@@ -60,13 +60,78 @@ fn seconds(secs: f64) -> Duration {
     })
 }
 
-/// Whether an HTTP status is worth retrying (`conflict_retried` for `upsertBucket`).
-pub(crate) fn retryable_status(status: u16, conflict_retried: bool) -> bool {
-    match status {
-        409 => conflict_retried,
-        400 | 401 | 403 | 404 | 410 | 413 | 422 | 501 => false,
-        _ => !(200..300).contains(&status),
+/// How an attempt failed: what decides whether it is sent again. One classification for
+/// every request (GraphQL, the file stream, signed-URL uploads), after wandb-core's
+/// "retry most failures".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The request never reached the server (no connection could be made).
+    NotSent,
+    /// The server turned the request away without acting on it (429).
+    Throttled,
+    /// The server may or may not have acted on it: a timeout, a lost connection, 408, a
+    /// 5xx other than 501, any other unexpected status.
+    Unknown,
+    /// HTTP 409: retried only where W&B retries it (`upsertBucket`).
+    Conflict,
+    /// Trying again cannot help: 400, 401, 403, 404, 410, 413, 422, 501, a TLS certificate
+    /// error, a bad URL, a redirect loop.
+    Permanent,
+}
+
+impl Failure {
+    /// Whether a request that failed this way is sent again (`conflict_retried`: 409 too).
+    pub(crate) fn retried(self, conflict_retried: bool) -> bool {
+        match self {
+            Failure::NotSent | Failure::Throttled | Failure::Unknown => true,
+            Failure::Conflict => conflict_retried,
+            Failure::Permanent => false,
+        }
     }
+}
+
+/// The failure an HTTP status (not 2xx) stands for.
+pub(crate) fn status_failure(status: u16) -> Failure {
+    match status {
+        409 => Failure::Conflict,
+        429 => Failure::Throttled,
+        400 | 401 | 403 | 404 | 410 | 413 | 422 | 501 => Failure::Permanent,
+        _ => Failure::Unknown,
+    }
+}
+
+/// The failure a transport error stands for.
+pub(crate) fn transport_failure(e: &reqwest::Error) -> Failure {
+    if e.is_builder() || e.is_redirect() || certificate_error(e) {
+        Failure::Permanent
+    } else if e.is_connect() {
+        Failure::NotSent
+    } else {
+        Failure::Unknown
+    }
+}
+
+/// True when a TLS certificate was refused somewhere in the error's chain (an `io::Error`
+/// hides the error it wraps from `source`, so it is looked into).
+fn certificate_error(e: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let wrapped = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        let refused = [Some(err), wrapped].into_iter().flatten().any(|candidate| {
+            matches!(
+                candidate.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(_))
+            )
+        });
+        if refused {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// A `Retry-After` header: seconds, or an HTTP date. Values beyond what a `Duration` holds
@@ -87,14 +152,17 @@ mod tests {
 
     #[test]
     fn statuses_follow_wandb_core() {
+        let retried = |s: u16, conflict: bool| status_failure(s).retried(conflict);
         for s in [400, 401, 403, 404, 410, 413, 422, 501] {
-            assert!(!retryable_status(s, false), "{s}");
+            assert!(!retried(s, true), "{s}");
         }
-        for s in [408, 429, 500, 502, 503, 504, 599] {
-            assert!(retryable_status(s, false), "{s}");
+        for s in [408, 429, 500, 502, 503, 504, 599, 0, 600, 418] {
+            assert!(retried(s, false), "{s}");
         }
-        assert!(!retryable_status(409, false));
-        assert!(retryable_status(409, true));
+        assert!(!retried(409, false));
+        assert!(retried(409, true));
+        assert_eq!(status_failure(429), Failure::Throttled);
+        assert_eq!(status_failure(503), Failure::Unknown);
     }
 
     #[test]
