@@ -11,7 +11,9 @@ use reqwest::header::{
 };
 
 use crate::error::{Error, excerpt};
-use crate::retry::{Failure, RetryPolicy, parse_retry_after, status_failure, transport_failure};
+use crate::retry::{
+    Failure, RetryPolicy, RetrySafety, parse_retry_after, status_failure, transport_failure,
+};
 use crate::settings::Settings;
 
 /// The `User-Agent` of the public-API traffic the server recognises.
@@ -114,6 +116,35 @@ enum Attempt {
 /// Maps a failed status (with the start of its body and `Retry-After`) to an [`Error`].
 type StatusError = fn(u16, &str, Option<Duration>) -> Error;
 
+/// What the retry loop needs besides the request itself.
+pub(crate) struct Sending<'a> {
+    /// Where the request goes (for transport errors).
+    pub(crate) url: &'a str,
+    /// The operation (`CreateAgent`, `upload`), for errors.
+    pub(crate) operation: &'a str,
+    /// What may be sent again.
+    pub(crate) safety: RetrySafety,
+    /// How often and how patiently.
+    pub(crate) policy: RetryPolicy,
+    /// The error for a failed status.
+    pub(crate) status_error: StatusError,
+}
+
+/// `error`, or [`Error::NotRetried`] when only the operation's safety kept it from being
+/// sent again.
+fn not_retried(error: Error, failure: Failure, sending: &Sending<'_>) -> Error {
+    match sending.safety {
+        RetrySafety::Creates { check } if RetrySafety::Idempotent.allows(failure) => {
+            Error::NotRetried {
+                operation: sending.operation.to_owned(),
+                check: check.to_owned(),
+                error: Box::new(error),
+            }
+        }
+        _ => error,
+    }
+}
+
 impl Client {
     /// A builder.
     #[must_use]
@@ -135,22 +166,23 @@ impl Client {
         &self.inner.settings
     }
 
-    /// Runs a GraphQL operation with retries. `conflict_retried` retries HTTP 409 (W&B does
-    /// so for `upsertBucket` only). GraphQL `errors` in a 200 are returned, never retried.
+    /// Runs a GraphQL operation with retries as far as `safety` allows (see [`RetrySafety`]:
+    /// an operation that creates something is not sent again when W&B may have acted on
+    /// it). GraphQL `errors` in a 200 are returned, never retried.
     ///
     /// # Errors
     /// Any [`Error`]: unauthorized, not found, rate limited, GraphQL messages, HTTP status,
-    /// timeout, transport, invalid response.
+    /// timeout, transport, invalid response, not retried.
     pub async fn execute<Q: GraphQLQuery>(
         &self,
         variables: Q::Variables,
-        conflict_retried: bool,
+        safety: RetrySafety,
     ) -> Result<Q::ResponseData, Error> {
-        let body = serde_json::to_vec(&Q::build_query(variables))
-            .map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let query = Q::build_query(variables);
+        let body = serde_json::to_vec(&query).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let url = self.inner.settings.base_url.join("graphql");
         let text = self
-            .post(&url, body, conflict_retried, self.inner.retry)
+            .post(&url, query.operation_name, body, safety, self.inner.retry)
             .await?;
         decode::<Q::ResponseData>(&text)
     }
@@ -161,8 +193,9 @@ impl Client {
     pub(crate) async fn post(
         &self,
         url: &str,
+        operation: &str,
         body: Vec<u8>,
-        conflict_retried: bool,
+        safety: RetrySafety,
         retry: RetryPolicy,
     ) -> Result<String, Error> {
         let auth = self.authorization(url);
@@ -178,34 +211,39 @@ impl Client {
                 None => request,
             }
         };
-        self.send(request, url, conflict_retried, retry, status_error)
-            .await
+        let sending = Sending {
+            url,
+            operation,
+            safety,
+            policy: retry,
+            status_error,
+        };
+        self.send(request, &sending).await
     }
 
     /// The one retry loop of the crate (GraphQL, the file stream, uploads): sends what
-    /// `request` builds until it succeeds, fails in a way that is not retried (see
-    /// [`Failure`]), or `policy` runs out; waits [`RetryPolicy::wait`] in between, the
-    /// server's `Retry-After` included. Returns the 2xx body, else the last error.
+    /// `request` builds until it succeeds, fails in a way `sending.safety` does not retry
+    /// (see [`Failure`]), or the policy runs out; waits [`RetryPolicy::wait`] in between,
+    /// the server's `Retry-After` included. Returns the 2xx body, else the last error.
     pub(crate) async fn send(
         &self,
         request: impl Fn() -> reqwest::RequestBuilder,
-        url: &str,
-        conflict_retried: bool,
-        policy: RetryPolicy,
-        status_error: StatusError,
+        sending: &Sending<'_>,
     ) -> Result<String, Error> {
+        let policy = sending.policy;
         let mut attempt = 0;
         loop {
             let sent = request().timeout(policy.timeout);
-            let (error, after) = match self.attempt(sent, url, policy.timeout, status_error).await {
+            let (error, failure, after) = match self.attempt(sent, sending).await {
                 Attempt::Done(text) => return Ok(text),
-                Attempt::Failed(e, failure, after)
-                    if failure.retried(conflict_retried) && attempt < policy.max_retries =>
-                {
-                    (e, after)
-                }
-                Attempt::Failed(e, ..) => return Err(e),
+                Attempt::Failed(error, failure, after) => (error, failure, after),
             };
+            if !sending.safety.allows(failure) {
+                return Err(not_retried(error, failure, sending));
+            }
+            if attempt >= policy.max_retries {
+                return Err(error);
+            }
             self.inner
                 .retries
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -266,13 +304,8 @@ impl Client {
         Some(value)
     }
 
-    async fn attempt(
-        &self,
-        request: reqwest::RequestBuilder,
-        url: &str,
-        timeout: Duration,
-        status_error: StatusError,
-    ) -> Attempt {
+    async fn attempt(&self, request: reqwest::RequestBuilder, sending: &Sending<'_>) -> Attempt {
+        let (url, timeout) = (sending.url, sending.policy.timeout);
         let error = |e: &reqwest::Error| {
             if e.is_timeout() {
                 Error::Timeout(timeout)
@@ -299,7 +332,7 @@ impl Client {
             return Attempt::Done(text);
         }
         Attempt::Failed(
-            status_error(status, &text, retry_after),
+            (sending.status_error)(status, &text, retry_after),
             status_failure(status),
             retry_after,
         )

@@ -46,6 +46,20 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// A request that creates something failed in a way that leaves open whether W&B
+    /// carried it out (a timeout, a lost connection, a 5xx); it was not sent again, since
+    /// that could create a duplicate.
+    #[error(
+        "{operation} failed ({error}) and was not sent again: W&B may have carried it out, and repeating it could create a duplicate; check {check} before trying again"
+    )]
+    NotRetried {
+        /// The operation (e.g. `CreateAgent`).
+        operation: String,
+        /// Where to look for what it may have created.
+        check: String,
+        /// How it failed.
+        error: Box<Error>,
+    },
     /// The response was not what the protocol says.
     #[error("unexpected response from W&B: {0}")]
     InvalidResponse(String),

@@ -30,7 +30,10 @@
 //! redirect elsewhere drops it). Connection errors, 408, 429 and 5xx (but 501) are retried
 //! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`); a server's `Retry-After` replaces it; every
 //! wait is capped at the policy's `max_wait` (60 s);
-//! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`; GraphQL `errors`
+//! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`. An operation that
+//! creates something (`createAgent`, `upsertSweep` without an id, a run without a name) is
+//! sent again only when W&B surely did not act on it (no connection, 429), never after a
+//! timeout or 5xx: that is [`Error::NotRetried`], saying what to check ([`RetrySafety`]). GraphQL `errors`
 //! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`]. The file
 //! stream and uploads to signed URLs go through the same retry loop, with the same rules.
 //!
@@ -64,7 +67,7 @@ pub use ops::history::{RunInfo, RunPage, RunQuery};
 pub use ops::runs::{ResumeState, RunUpsert, UpsertedRun, config_json};
 pub use ops::sweeps::{CreatedSweep, Sweep, SweepState};
 pub use ops::viewer::Viewer;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, RetrySafety};
 pub use secret::ApiKey;
 pub use settings::{
     BaseUrl, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_ENTITY, ENV_PROJECT, Settings,

@@ -79,13 +79,45 @@ pub(crate) enum Failure {
     Permanent,
 }
 
-impl Failure {
-    /// Whether a request that failed this way is sent again (`conflict_retried`: 409 too).
-    pub(crate) fn retried(self, conflict_retried: bool) -> bool {
-        match self {
-            Failure::NotSent | Failure::Throttled | Failure::Unknown => true,
-            Failure::Conflict => conflict_retried,
-            Failure::Permanent => false,
+/// Whether an operation may be sent again after a failure that leaves open whether W&B
+/// acted on it. Each operation states its own, so that a lost reply never makes a
+/// duplicate.
+///
+/// ```
+/// use wandb_api::RetrySafety;
+/// let create = RetrySafety::Creates { check: "the sweep's agents in the W&B app" };
+/// assert_ne!(create, RetrySafety::Idempotent);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetrySafety {
+    /// Sending it twice has the effect of sending it once (reads, updates by id,
+    /// heartbeats, the file stream's positioned writes, uploads): retried after connection
+    /// errors, timeouts, 408, 429 and 5xx (but 501).
+    Idempotent,
+    /// As [`RetrySafety::Idempotent`], and HTTP 409 is retried too (W&B does so for
+    /// `upsertBucket` of a named run).
+    IdempotentRetryConflict,
+    /// Each send may create something new (`createAgent`, `upsertSweep` without an id, a run
+    /// without a name): retried only when W&B surely did not act on it (no connection could
+    /// be made, or HTTP 429); any other failure that would be retried is returned as
+    /// [`crate::Error::NotRetried`], naming `check`.
+    Creates {
+        /// Where the user can see whether it was created anyway, e.g. "the sweep's agents
+        /// in the W&B app".
+        check: &'static str,
+    },
+}
+
+impl RetrySafety {
+    /// Whether a request that failed this way is sent again.
+    pub(crate) fn allows(self, failure: Failure) -> bool {
+        match (self, failure) {
+            (_, Failure::Permanent) => false,
+            (RetrySafety::Creates { .. }, f) => matches!(f, Failure::NotSent | Failure::Throttled),
+            (RetrySafety::IdempotentRetryConflict, Failure::Conflict) => true,
+            (_, Failure::Conflict) => false,
+            (_, Failure::NotSent | Failure::Throttled | Failure::Unknown) => true,
         }
     }
 }
@@ -152,7 +184,14 @@ mod tests {
 
     #[test]
     fn statuses_follow_wandb_core() {
-        let retried = |s: u16, conflict: bool| status_failure(s).retried(conflict);
+        let retried = |s: u16, conflict: bool| {
+            let safety = if conflict {
+                RetrySafety::IdempotentRetryConflict
+            } else {
+                RetrySafety::Idempotent
+            };
+            safety.allows(status_failure(s))
+        };
         for s in [400, 401, 403, 404, 410, 413, 422, 501] {
             assert!(!retried(s, true), "{s}");
         }
@@ -163,6 +202,16 @@ mod tests {
         assert!(retried(409, true));
         assert_eq!(status_failure(429), Failure::Throttled);
         assert_eq!(status_failure(503), Failure::Unknown);
+    }
+
+    #[test]
+    fn creating_requests_are_retried_only_when_nothing_was_done() {
+        let create = RetrySafety::Creates { check: "x" };
+        assert!(create.allows(Failure::NotSent));
+        assert!(create.allows(Failure::Throttled));
+        for f in [Failure::Unknown, Failure::Conflict, Failure::Permanent] {
+            assert!(!create.allows(f), "{f:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use wandb_sweep::{Value, python_json};
 use crate::client::Client;
 use crate::error::Error;
 use crate::graphql::{CreateAgent, Heartbeat, create_agent, heartbeat};
+use crate::retry::RetrySafety;
 
 /// What the server tells an agent to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,12 +111,17 @@ fn unwrap_args(args: Option<&Json>) -> Value {
     serde_json::from_value(Json::Object(plain)).unwrap_or_default()
 }
 
+/// `createAgent` makes a new agent each time it is carried out.
+const CREATE_AGENT: RetrySafety = RetrySafety::Creates {
+    check: "the sweep's agents in the W&B app",
+};
+
 impl Client {
     /// Registers an agent for a sweep; returns the agent id. Fails with HTTP 400 when the
-    /// sweep is not running.
+    /// sweep is not running. Not sent again after a failure W&B may have acted on.
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::NotRetried`] after a timeout or 5xx, and any [`Error`].
     pub async fn create_agent(
         &self,
         host: &str,
@@ -133,7 +139,7 @@ impl Client {
                 .or_else(|| self.settings().project.clone()),
             sweep: sweep_id.to_owned(),
         };
-        let data = self.execute::<CreateAgent>(vars, false).await?;
+        let data = self.execute::<CreateAgent>(vars, CREATE_AGENT).await?;
         data.create_agent
             .and_then(|p| p.agent)
             .map(|a| a.id)
@@ -161,7 +167,9 @@ impl Client {
             metrics: Some("{}".to_owned()),
             run_state: Some(python_json(&run_state)),
         };
-        let data = self.execute::<Heartbeat>(vars, false).await?;
+        let data = self
+            .execute::<Heartbeat>(vars, RetrySafety::Idempotent)
+            .await?;
         match data.agent_heartbeat.and_then(|p| p.commands) {
             Some(text) => parse_commands(&text),
             None => Ok(Vec::new()),

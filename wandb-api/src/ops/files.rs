@@ -3,9 +3,10 @@
 
 use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 
-use crate::client::Client;
+use crate::client::{Client, Sending};
 use crate::error::{Error, excerpt};
 use crate::graphql::{CreateRunFiles, create_run_files};
+use crate::retry::RetrySafety;
 
 /// Where to upload run files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,9 @@ impl Client {
             run: run_id.to_owned(),
             files: files.to_vec(),
         };
-        let data = self.execute::<CreateRunFiles>(vars, false).await?;
+        let data = self
+            .execute::<CreateRunFiles>(vars, RetrySafety::Idempotent)
+            .await?;
         let payload = data
             .create_run_files
             .ok_or_else(|| Error::InvalidResponse("createRunFiles returned nothing".into()))?;
@@ -87,8 +90,14 @@ impl Client {
                 .iter()
                 .fold(request, |r, (k, v)| r.header(k.clone(), v.clone()))
         };
-        self.send(request, url, false, self.retry_policy(), upload_error)
-            .await?;
+        let sending = Sending {
+            url,
+            operation: "upload",
+            safety: RetrySafety::Idempotent,
+            policy: self.retry_policy(),
+            status_error: upload_error,
+        };
+        self.send(request, &sending).await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::extended_json::parse_extended_json;
 use crate::graphql::{HistoryPage, RunSummary, Runs, history_page, run_summary, runs};
+use crate::retry::RetrySafety;
 
 /// A run as listed in a project.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,7 @@ impl Client {
             order: query.order.clone(),
             filters: query.filters.as_ref().map(Json::to_string),
         };
-        let data = self.execute::<Runs>(vars, false).await?;
+        let data = self.execute::<Runs>(vars, RetrySafety::Idempotent).await?;
         let p = data.project.ok_or_else(|| Error::NotFound {
             what: format!("project {entity}/{project}"),
         })?;
@@ -160,7 +161,9 @@ impl Client {
             max_step,
             page_size,
         };
-        let data = self.execute::<HistoryPage>(vars, false).await?;
+        let data = self
+            .execute::<HistoryPage>(vars, RetrySafety::Idempotent)
+            .await?;
         let run = run_found(data.project.and_then(|p| p.run), entity, project, run_id)?;
         run.history
             .unwrap_or_default()
@@ -212,7 +215,9 @@ impl Client {
             project: project.to_owned(),
             run: run_id.to_owned(),
         };
-        let data = self.execute::<RunSummary>(vars, false).await?;
+        let data = self
+            .execute::<RunSummary>(vars, RetrySafety::Idempotent)
+            .await?;
         let run = run_found(data.project.and_then(|p| p.run), entity, project, run_id)?;
         Ok(extended(run.summary_metrics.as_deref()))
     }

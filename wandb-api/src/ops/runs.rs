@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::graphql::{
     RunResumeStatus, StopRun, UpsertBucket, run_resume_status, stop_run, upsert_bucket,
 };
+use crate::retry::RetrySafety;
 
 /// What to create or update. `None` fields are not sent, so an update never clears them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,12 +123,22 @@ fn count(n: Option<i64>) -> u64 {
 }
 
 impl Client {
-    /// Creates or updates a run. HTTP 409 is retried, as W&B does for this mutation.
+    /// Creates or updates a run. A run with a run id or storage id is retried as W&B retries
+    /// this mutation (HTTP 409 too); without either the server names a new run each time,
+    /// so it is not sent again after a failure W&B may have acted on.
     ///
     /// # Errors
-    /// Any [`Error`]; [`Error::InvalidResponse`] when the server returns no run.
+    /// Any [`Error`]; [`Error::InvalidResponse`] when the server returns no run;
+    /// [`Error::NotRetried`] for an unnamed run after a timeout or 5xx.
     pub async fn upsert_run(&self, run: &RunUpsert) -> Result<UpsertedRun, Error> {
         let settings = self.settings();
+        let safety = if run.run_id.is_some() || run.storage_id.is_some() {
+            RetrySafety::IdempotentRetryConflict
+        } else {
+            RetrySafety::Creates {
+                check: "the project's runs in the W&B app",
+            }
+        };
         let vars = upsert_bucket::Variables {
             id: run.storage_id.clone(),
             name: run.run_id.clone(),
@@ -144,7 +155,7 @@ impl Client {
             tags: run.tags.clone(),
             ..Default::default()
         };
-        let data = self.execute::<UpsertBucket>(vars, true).await?;
+        let data = self.execute::<UpsertBucket>(vars, safety).await?;
         let payload = data
             .upsert_bucket
             .ok_or_else(|| Error::InvalidResponse("upsertBucket returned nothing".into()))?;
@@ -182,7 +193,9 @@ impl Client {
             project: project.map(str::to_owned),
             name: run_id.to_owned(),
         };
-        let data = self.execute::<RunResumeStatus>(vars, false).await?;
+        let data = self
+            .execute::<RunResumeStatus>(vars, RetrySafety::Idempotent)
+            .await?;
         let Some(b) = data.model.and_then(|m| m.bucket) else {
             return Ok(None);
         };
@@ -209,7 +222,7 @@ impl Client {
                 stop_run::Variables {
                     id: storage_id.to_owned(),
                 },
-                false,
+                RetrySafety::Idempotent,
             )
             .await?;
         Ok(data.stop_run.and_then(|p| p.success).unwrap_or(false))

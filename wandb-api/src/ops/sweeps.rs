@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::graphql::{
     SweepWithRuns, UpsertSweep, UpsertSweepState, sweep_with_runs, upsert_sweep, upsert_sweep_state,
 };
+use crate::retry::RetrySafety;
 
 /// A sweep the server created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,13 +80,18 @@ pub struct Sweep {
     pub runs: Vec<Run>,
 }
 
+/// `upsertSweep` without an id makes a new sweep each time it is carried out.
+const CREATE_SWEEP: RetrySafety = RetrySafety::Creates {
+    check: "the project's sweeps in the W&B app",
+};
+
 impl Client {
     /// Creates a sweep from a config (validated locally first, sent as YAML with explicit
     /// distributions, as `wandb sweep` sends it). `entity`/`project` fall back to the
-    /// config's, then to the settings.
+    /// config's, then to the settings. Not sent again after a failure W&B may have acted on.
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::NotRetried`] after a timeout or 5xx, and any [`Error`].
     pub async fn create_sweep(
         &self,
         config: &SweepConfig,
@@ -107,7 +113,7 @@ impl Client {
             display_name: config.name.clone(),
             ..Default::default()
         };
-        let data = self.execute::<UpsertSweep>(vars, false).await?;
+        let data = self.execute::<UpsertSweep>(vars, CREATE_SWEEP).await?;
         let payload = data
             .upsert_sweep
             .ok_or_else(|| Error::InvalidResponse("upsertSweep returned nothing".into()))?;
@@ -150,7 +156,9 @@ impl Client {
             sweep: sweep_id.to_owned(),
             specs: vec![spec],
         };
-        let data = self.execute::<SweepWithRuns>(vars, false).await?;
+        let data = self
+            .execute::<SweepWithRuns>(vars, RetrySafety::Idempotent)
+            .await?;
         let Some(s) = data.project.and_then(|p| p.sweep) else {
             return Ok(None);
         };
@@ -194,7 +202,8 @@ impl Client {
             id: sweep.storage_id,
             state: state.as_str().to_owned(),
         };
-        self.execute::<UpsertSweepState>(vars, false).await?;
+        self.execute::<UpsertSweepState>(vars, RetrySafety::Idempotent)
+            .await?;
         Ok(())
     }
 }
