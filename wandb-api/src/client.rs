@@ -87,9 +87,8 @@ impl ClientBuilder {
             None => Settings::from_env()?,
         };
         let retry = self.retry.unwrap_or_default();
-        // One process-wide TLS provider; a second install fails harmlessly.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .timeout(retry.timeout)
             .gzip(true)
             .build()
@@ -103,6 +102,25 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// This client's TLS configuration: rustls with the `ring` provider given explicitly (never
+/// installed process-wide, so the application's own `install_default` still works), the
+/// platform's certificate verifier and ALPN for HTTP/2 and HTTP/1.1, as reqwest builds it.
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(BuilderVerifierExt::with_platform_verifier)
+        .map_err(|e| {
+            Error::Configuration(format!(
+                "cannot set up TLS: {e}; check the system's certificate store"
+            ))
+        })?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// What one attempt ended with.

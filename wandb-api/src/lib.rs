@@ -37,6 +37,9 @@
 //! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`]. The file
 //! stream and uploads to signed URLs go through the same retry loop, with the same rules.
 //!
+//! TLS is rustls with the `ring` provider configured per client: the crate never installs a
+//! process-wide `CryptoProvider`, so the application's own `install_default` keeps working.
+//!
 //! # Operations so far
 //!
 //! Viewer; runs: `upsert_run` (config in `{key: {value}}` form with `_wandb.t`, `sweep` to

@@ -143,27 +143,20 @@ pub(crate) fn transport_failure(e: &reqwest::Error) -> Failure {
     }
 }
 
-/// True when a TLS certificate was refused somewhere in the error's chain (an `io::Error`
-/// hides the error it wraps from `source`, so it is looked into).
-fn certificate_error(e: &reqwest::Error) -> bool {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        let wrapped = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .map(|inner| inner as &(dyn std::error::Error + 'static));
-        let refused = [Some(err), wrapped].into_iter().flatten().any(|candidate| {
-            matches!(
-                candidate.downcast_ref::<rustls::Error>(),
-                Some(rustls::Error::InvalidCertificate(_))
-            )
-        });
-        if refused {
-            return true;
-        }
-        next = err.source();
+/// True when a TLS certificate was refused somewhere in the error's chain. An `io::Error`
+/// hides the error it wraps from `source` (and TLS errors come wrapped twice), so it is
+/// looked into.
+fn certificate_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(rustls::Error::InvalidCertificate(_)) = err.downcast_ref::<rustls::Error>() {
+        return true;
     }
-    false
+    let wrapped = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref);
+    if wrapped.is_some_and(|inner| certificate_error(inner)) {
+        return true;
+    }
+    err.source().is_some_and(certificate_error)
 }
 
 /// A `Retry-After` header: seconds, or an HTTP date. Values beyond what a `Duration` holds
