@@ -3,7 +3,7 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// A number that remembers whether it was written as an integer or as a float.
@@ -322,10 +322,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
         Ok(Value::from(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::from)
-            .map_err(|_| E::custom("integer larger than i64::MAX"))
+    // Above i64::MAX an integer is kept as the nearest float (as `From<u64>` does), not
+    // refused: a whole run or command must not be lost to one large number.
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::from(v))
@@ -376,5 +376,17 @@ mod tests {
     fn deserializes_from_json() {
         let v: Value = serde_json::from_str(r#"{"a": [1, 2.5, true, null, "x"]}"#).unwrap();
         assert_eq!(v.to_string(), "{a: [1, 2.5, true, null, x]}");
+    }
+
+    #[test]
+    fn integers_above_i64_max_are_kept_as_floats() {
+        let v: Value = serde_json::from_str("[9223372036854775807, 18446744073709551615]").unwrap();
+        assert_eq!(
+            v,
+            Value::List(vec![
+                Value::from(i64::MAX),
+                Value::from(18_446_744_073_709_551_615_f64)
+            ])
+        );
     }
 }
