@@ -4,6 +4,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::extended_json::run_json;
 use crate::graphql::{
     RunResumeStatus, StopRun, UpsertBucket, run_resume_status, stop_run, upsert_bucket,
 };
@@ -113,11 +114,6 @@ pub struct ResumeState {
     pub notes: Option<String>,
 }
 
-fn parse_json(text: Option<String>) -> Json {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Json::Null)
-}
-
 fn count(n: Option<i64>) -> u64 {
     n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
@@ -181,7 +177,8 @@ impl Client {
     /// by a client (no `_wandb.t` in its config, e.g. a run the sweep pre-created).
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::InvalidResponse`] naming the run when its summary or config is not JSON (a
+    /// resumed run must not start over from an empty summary), and any [`Error`].
     pub async fn resume_status(
         &self,
         entity: Option<&str>,
@@ -199,14 +196,20 @@ impl Client {
         let Some(b) = data.model.and_then(|m| m.bucket) else {
             return Ok(None);
         };
-        let started = parse_json(b.wandb_config).get("t").is_some();
-        Ok(started.then(|| ResumeState {
+        let field = |text: Option<&str>, name: &str| run_json(text, run_id, name);
+        let started = field(b.wandb_config.as_deref(), "wandbConfig")?
+            .get("t")
+            .is_some();
+        if !started {
+            return Ok(None);
+        }
+        Ok(Some(ResumeState {
+            summary: field(b.summary_metrics.as_deref(), "summary")?,
+            config: field(b.config.as_deref(), "config")?,
             storage_id: b.id,
             history_line_count: count(b.history_line_count),
             events_line_count: count(b.events_line_count),
             log_line_count: count(b.log_line_count),
-            summary: parse_json(b.summary_metrics),
-            config: parse_json(b.config),
             tags: b.tags.unwrap_or_default(),
             notes: b.notes,
         }))
