@@ -7,7 +7,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// The API key was refused (HTTP 401/403, or `viewer` is null).
-    #[error("W&B refused the API key: run `wandb-rs login` or set WANDB_API_KEY to a valid key")]
+    #[error(
+        "W&B refused the API key: set WANDB_API_KEY (or the netrc entry for the server) to a valid key; `wandb-rs login --verify` checks it"
+    )]
     Unauthorized,
     /// The entity, project, run or sweep does not exist.
     #[error("not found: {what}; check the entity, project and id")]
