@@ -27,15 +27,18 @@
 //!
 //! [`Client::execute`] sends every operation: `POST {base}/graphql` with the public client's
 //! headers; `Authorization: Basic base64("api:" + key)` only for the base URL's origin (a
-//! redirect elsewhere drops it). Connection errors, 408, 429 and 5xx (but 501) are retried
-//! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`); a server's `Retry-After` replaces it; every
-//! wait is capped at the policy's `max_wait` (60 s);
-//! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`. An operation that
-//! creates something (`createAgent`, `upsertSweep` without an id, a run without a name) is
-//! sent again only when W&B surely did not act on it (no connection, 429), never after a
-//! timeout or 5xx: that is [`Error::NotRetried`], saying what to check ([`RetrySafety`]). GraphQL `errors`
-//! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`]. The file
-//! stream and uploads to signed URLs go through the same retry loop, with the same rules.
+//! redirect elsewhere drops it). GraphQL `errors` in a 200 are returned as
+//! [`Error::GraphQl`].
+//!
+//! One retry loop serves GraphQL, the file stream and uploads to signed URLs. Connection
+//! errors, 408, 429 and 5xx (but 501) are retried with W&B's backoff
+//! (`2 s · 2^n · (1 + 0.25·U)`); a server's `Retry-After` replaces it; every wait is capped at
+//! the policy's `max_wait` (60 s). 400/401/403/404/409/410/413/422 and TLS certificate errors
+//! are not retried, except 409 for `upsertBucket`. An operation that creates something
+//! (`createAgent`, `upsertSweep` without an id, a run without a name) is sent again only when
+//! W&B surely did not act on it (no connection, 429), never after a timeout or 5xx: that is
+//! [`Error::NotRetried`], saying what to check (see [`RetrySafety`]). Every bound is in
+//! [`RetryPolicy`].
 //!
 //! TLS is rustls with the `ring` provider configured per client: the crate never installs a
 //! process-wide `CryptoProvider`, so the application's own `install_default` keeps working.
