@@ -11,7 +11,9 @@ use reqwest::header::{
 };
 
 use crate::error::{Error, excerpt};
-use crate::retry::{RetryPolicy, parse_retry_after, retryable_status};
+use crate::retry::{
+    Failure, RetryPolicy, RetrySafety, parse_retry_after, status_failure, transport_failure,
+};
 use crate::settings::Settings;
 
 /// The `User-Agent` of the public-API traffic the server recognises.
@@ -85,9 +87,8 @@ impl ClientBuilder {
             None => Settings::from_env()?,
         };
         let retry = self.retry.unwrap_or_default();
-        // One process-wide TLS provider; a second install fails harmlessly.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .timeout(retry.timeout)
             .gzip(true)
             .build()
@@ -103,11 +104,63 @@ impl ClientBuilder {
     }
 }
 
+/// This client's TLS configuration: rustls with the `ring` provider given explicitly (never
+/// installed process-wide, so the application's own `install_default` still works), the
+/// platform's certificate verifier and ALPN for HTTP/2 and HTTP/1.1, as reqwest builds it.
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(BuilderVerifierExt::with_platform_verifier)
+        .map_err(|e| {
+            Error::Configuration(format!(
+                "cannot set up TLS: {e}; check the system's certificate store"
+            ))
+        })?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 /// What one attempt ended with.
-enum Attempt<T> {
-    Done(T),
-    Retry(Error, Option<Duration>),
-    Fail(Error),
+enum Attempt {
+    /// A 2xx, with its body.
+    Done(String),
+    /// A failure, how it failed, and the server's `Retry-After`.
+    Failed(Error, Failure, Option<Duration>),
+}
+
+/// Maps a failed status (with the start of its body and `Retry-After`) to an [`Error`].
+type StatusError = fn(u16, &str, Option<Duration>) -> Error;
+
+/// What the retry loop needs besides the request itself.
+pub(crate) struct Sending<'a> {
+    /// Where the request goes (for transport errors).
+    pub(crate) url: &'a str,
+    /// The operation (`CreateAgent`, `upload`), for errors.
+    pub(crate) operation: &'a str,
+    /// What may be sent again.
+    pub(crate) safety: RetrySafety,
+    /// How often and how patiently.
+    pub(crate) policy: RetryPolicy,
+    /// The error for a failed status.
+    pub(crate) status_error: StatusError,
+}
+
+/// `error`, or [`Error::NotRetried`] when only the operation's safety kept it from being
+/// sent again.
+fn not_retried(error: Error, failure: Failure, sending: &Sending<'_>) -> Error {
+    match sending.safety {
+        RetrySafety::Creates { check } if RetrySafety::Idempotent.allows(failure) => {
+            Error::NotRetried {
+                operation: sending.operation.to_owned(),
+                check: check.to_owned(),
+                error: Box::new(error),
+            }
+        }
+        _ => error,
+    }
 }
 
 impl Client {
@@ -131,22 +184,23 @@ impl Client {
         &self.inner.settings
     }
 
-    /// Runs a GraphQL operation with retries. `conflict_retried` retries HTTP 409 (W&B does
-    /// so for `upsertBucket` only). GraphQL `errors` in a 200 are returned, never retried.
+    /// Runs a GraphQL operation with retries as far as `safety` allows (see [`RetrySafety`]:
+    /// an operation that creates something is not sent again when W&B may have acted on
+    /// it). GraphQL `errors` in a 200 are returned, never retried.
     ///
     /// # Errors
     /// Any [`Error`]: unauthorized, not found, rate limited, GraphQL messages, HTTP status,
-    /// timeout, transport, invalid response.
+    /// timeout, transport, invalid response, not retried.
     pub async fn execute<Q: GraphQLQuery>(
         &self,
         variables: Q::Variables,
-        conflict_retried: bool,
+        safety: RetrySafety,
     ) -> Result<Q::ResponseData, Error> {
-        let body = serde_json::to_vec(&Q::build_query(variables))
-            .map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let query = Q::build_query(variables);
+        let body = serde_json::to_vec(&query).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let url = self.inner.settings.base_url.join("graphql");
         let text = self
-            .post(&url, body, conflict_retried, self.inner.retry)
+            .post(&url, query.operation_name, body, safety, self.inner.retry)
             .await?;
         decode::<Q::ResponseData>(&text)
     }
@@ -157,29 +211,64 @@ impl Client {
     pub(crate) async fn post(
         &self,
         url: &str,
+        operation: &str,
         body: Vec<u8>,
-        conflict_retried: bool,
+        safety: RetrySafety,
         retry: RetryPolicy,
     ) -> Result<String, Error> {
+        let auth = self.authorization(url);
+        let request = || {
+            let request = self
+                .inner
+                .http
+                .post(url)
+                .headers(self.headers())
+                .body(body.clone());
+            match &auth {
+                Some(auth) => request.header(AUTHORIZATION, auth.clone()),
+                None => request,
+            }
+        };
+        let sending = Sending {
+            url,
+            operation,
+            safety,
+            policy: retry,
+            status_error,
+        };
+        self.send(request, &sending).await
+    }
+
+    /// The one retry loop of the crate (GraphQL, the file stream, uploads): sends what
+    /// `request` builds until it succeeds, fails in a way `sending.safety` does not retry
+    /// (see [`Failure`]), or the policy runs out; waits [`RetryPolicy::wait`] in between,
+    /// the server's `Retry-After` included. Returns the 2xx body, else the last error.
+    pub(crate) async fn send(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+        sending: &Sending<'_>,
+    ) -> Result<String, Error> {
+        let policy = sending.policy;
         let mut attempt = 0;
         loop {
-            match self
-                .attempt(url, &body, conflict_retried, retry.timeout)
-                .await
-            {
+            let sent = request().timeout(policy.timeout);
+            let (error, failure, after) = match self.attempt(sent, sending).await {
                 Attempt::Done(text) => return Ok(text),
-                Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(e, _) if attempt >= retry.max_retries => return Err(e),
-                Attempt::Retry(e, after) => {
-                    self.inner
-                        .retries
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let wait = retry.wait(attempt, after);
-                    tracing::debug!(attempt, ?wait, error = %e, "retrying W&B request");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
+                Attempt::Failed(error, failure, after) => (error, failure, after),
+            };
+            if !sending.safety.allows(failure) {
+                return Err(not_retried(error, failure, sending));
             }
+            if attempt >= policy.max_retries {
+                return Err(error);
+            }
+            self.inner
+                .retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let wait = policy.wait(attempt, after);
+            tracing::debug!(attempt, ?wait, error = %error, "retrying W&B request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 
@@ -233,27 +322,18 @@ impl Client {
         Some(value)
     }
 
-    async fn attempt(
-        &self,
-        url: &str,
-        body: &[u8],
-        conflict_retried: bool,
-        timeout: Duration,
-    ) -> Attempt<String> {
-        let mut request = self
-            .inner
-            .http
-            .post(url)
-            .headers(self.headers())
-            .timeout(timeout)
-            .body(body.to_vec());
-        if let Some(auth) = self.authorization(url) {
-            request = request.header(AUTHORIZATION, auth);
-        }
+    async fn attempt(&self, request: reqwest::RequestBuilder, sending: &Sending<'_>) -> Attempt {
+        let (url, timeout) = (sending.url, sending.policy.timeout);
+        let error = |e: &reqwest::Error| {
+            if e.is_timeout() {
+                Error::Timeout(timeout)
+            } else {
+                transport(url, e)
+            }
+        };
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return Attempt::Retry(Error::Timeout(timeout), None),
-            Err(e) => return Attempt::Retry(transport(url, &e), None),
+            Err(e) => return Attempt::Failed(error(&e), transport_failure(&e), None),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -263,18 +343,17 @@ impl Client {
             .and_then(parse_retry_after);
         let text = match response.text().await {
             Ok(t) => t,
-            Err(e) if e.is_timeout() => return Attempt::Retry(Error::Timeout(timeout), None),
-            Err(e) => return Attempt::Retry(transport(url, &e), None),
+            // The server answered, so it may have acted on the request.
+            Err(e) => return Attempt::Failed(error(&e), Failure::Unknown, None),
         };
         if (200..300).contains(&status) {
             return Attempt::Done(text);
         }
-        let error = status_error(status, &text, retry_after);
-        if retryable_status(status, conflict_retried) {
-            Attempt::Retry(error, retry_after)
-        } else {
-            Attempt::Fail(error)
-        }
+        Attempt::Failed(
+            (sending.status_error)(status, &text, retry_after),
+            status_failure(status),
+            retry_after,
+        )
     }
 }
 

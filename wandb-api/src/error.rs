@@ -7,7 +7,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// The API key was refused (HTTP 401/403, or `viewer` is null).
-    #[error("W&B refused the API key: run `wandb-rs login` or set WANDB_API_KEY to a valid key")]
+    #[error(
+        "W&B refused the API key: set WANDB_API_KEY (or the netrc entry for the server) to a valid key; `wandb-rs login --verify` checks it"
+    )]
     Unauthorized,
     /// The entity, project, run or sweep does not exist.
     #[error("not found: {what}; check the entity, project and id")]
@@ -45,6 +47,20 @@ pub enum Error {
         url: String,
         /// What failed.
         message: String,
+    },
+    /// A request that creates something failed in a way that leaves open whether W&B
+    /// carried it out (a timeout, a lost connection, a 5xx); it was not sent again, since
+    /// that could create a duplicate.
+    #[error(
+        "{operation} failed ({error}) and was not sent again: W&B may have carried it out, and repeating it could create a duplicate; check {check} before trying again"
+    )]
+    NotRetried {
+        /// The operation (e.g. `CreateAgent`).
+        operation: String,
+        /// Where to look for what it may have created.
+        check: String,
+        /// How it failed.
+        error: Box<Error>,
     },
     /// The response was not what the protocol says.
     #[error("unexpected response from W&B: {0}")]

@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
+use serde_json::Value as Json;
 use wandb_sweep::{Number, Value};
+
+use crate::error::{Error, excerpt};
 
 /// Writes a value as extended JSON: non-finite floats as bare `NaN`/`Infinity`/`-Infinity`.
 ///
@@ -140,6 +143,48 @@ pub fn parse_extended_json(text: &str) -> Result<Value, serde_json::Error> {
     }
     let value: Value = serde_json::from_str(&plain)?;
     Ok(restore(value, [NAN, INF, NINF]))
+}
+
+/// A run's JSON text field (config, summary) as a value: extended JSON (`NaN`, `Infinity`
+/// kept); `None` when absent or empty.
+///
+/// # Errors
+/// [`Error::InvalidResponse`] naming the run and the field, when the text is not JSON.
+pub(crate) fn run_value(
+    text: Option<&str>,
+    run: &str,
+    field: &str,
+) -> Result<Option<Value>, Error> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    parse_extended_json(text).map(Some).map_err(|e| {
+        Error::InvalidResponse(format!(
+            "run {run}: its {field} is not JSON ({e}): {}",
+            excerpt(text)
+        ))
+    })
+}
+
+/// A run's JSON text field as plain JSON: exact when it is JSON, else read as extended JSON
+/// (non-finite numbers become `"nan"`, `"inf"`, `"-inf"`); `null` when absent or empty.
+///
+/// # Errors
+/// [`Error::InvalidResponse`] naming the run and the field, when the text is not JSON.
+pub(crate) fn run_json(text: Option<&str>, run: &str, field: &str) -> Result<Json, Error> {
+    if let Some(plain) = text.and_then(|t| serde_json::from_str::<Json>(t).ok()) {
+        return Ok(plain);
+    }
+    Ok(run_value(text, run, field)?.map_or(Json::Null, |v| v.to_json()))
+}
+
+/// A JSON value (from a GraphQL `JSON` scalar) as a value.
+///
+/// # Errors
+/// [`Error::InvalidResponse`] naming the run and the field.
+pub(crate) fn value_of(json: Json, run: &str, field: &str) -> Result<Value, Error> {
+    serde_json::from_value(json)
+        .map_err(|e| Error::InvalidResponse(format!("run {run}: its {field} cannot be read ({e})")))
 }
 
 fn restore(v: Value, sentinels: [&str; 3]) -> Value {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, RetrySafety};
 
 /// Where the next line of each file goes (a resumed run starts at the stored counts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,7 +152,16 @@ impl FileStream {
     pub async fn send(&mut self, chunk: &Chunk) -> Result<StreamResponse, Error> {
         let body = serde_json::to_vec(&self.body(chunk))
             .map_err(|e| Error::InvalidResponse(e.to_string()))?;
-        let text = self.client.post(&self.url, body, false, self.retry).await?;
+        let text = self
+            .client
+            .post(
+                &self.url,
+                "file_stream",
+                body,
+                RetrySafety::Idempotent,
+                self.retry,
+            )
+            .await?;
         self.offsets.history += chunk.history.len() as u64;
         self.offsets.events += chunk.events.len() as u64;
         self.offsets.output += chunk.output.len() as u64;

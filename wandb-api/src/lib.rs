@@ -19,22 +19,29 @@
 //!
 //! # Settings
 //!
-//! [`Settings`] resolves once: explicit values, then `WANDB_BASE_URL`, `WANDB_API_KEY`,
-//! `WANDB_ENTITY`, `WANDB_PROJECT`, then the settings file (`$WANDB_CONFIG_DIR/settings` or
-//! `~/.config/wandb/settings`, section `[default]`); the API key also comes from netrc
-//! (`$NETRC`, `~/.netrc`, `~/_netrc`; machine = the base URL's `host[:port]`), checked before
-//! the settings file's `api_key` as the official SDK does. W&B cloud hosts fall back to the
-//! `api.wandb.ai` entry; other servers never get the cloud key. The key is an [`ApiKey`]:
-//! never printed in `Debug`, `Display`, errors or logs.
+//! [`Settings`] resolves once from explicit values, `WANDB_*` variables, netrc and the
+//! settings file, in the official SDK's order (the table is on [`Settings`]). The key is an
+//! [`ApiKey`]: never printed in `Debug`, `Display`, errors or logs.
 //!
 //! # Requests, retries, errors
 //!
 //! [`Client::execute`] sends every operation: `POST {base}/graphql` with the public client's
 //! headers; `Authorization: Basic base64("api:" + key)` only for the base URL's origin (a
-//! redirect elsewhere drops it). Connection errors, 408, 429 and 5xx (but 501) are retried
-//! with W&B's backoff (`2 s · 2^n · (1 + 0.25·U)`, capped at 60 s; `Retry-After` wins);
-//! 400/401/403/404/409/410/413/422 are not, except 409 for `upsertBucket`; GraphQL `errors`
-//! in a 200 are returned as [`Error::GraphQl`]. Every bound is in [`RetryPolicy`].
+//! redirect elsewhere drops it). GraphQL `errors` in a 200 are returned as
+//! [`Error::GraphQl`].
+//!
+//! One retry loop serves GraphQL, the file stream and uploads to signed URLs. Connection
+//! errors, 408, 429 and 5xx (but 501) are retried with W&B's backoff
+//! (`2 s · 2^n · (1 + 0.25·U)`); a server's `Retry-After` replaces it; every wait is capped at
+//! the policy's `max_wait` (60 s). 400/401/403/404/409/410/413/422 and TLS certificate errors
+//! are not retried, except 409 for `upsertBucket`. An operation that creates something
+//! (`createAgent`, `upsertSweep` without an id, a run without a name) is sent again only when
+//! W&B surely did not act on it (no connection, 429), never after a timeout or 5xx: that is
+//! [`Error::NotRetried`], saying what to check (see [`RetrySafety`]). Every bound is in
+//! [`RetryPolicy`].
+//!
+//! TLS is rustls with the `ring` provider configured per client: the crate never installs a
+//! process-wide `CryptoProvider`, so the application's own `install_default` keeps working.
 //!
 //! # Operations so far
 //!
@@ -66,7 +73,7 @@ pub use ops::history::{RunInfo, RunPage, RunQuery};
 pub use ops::runs::{ResumeState, RunUpsert, UpsertedRun, config_json};
 pub use ops::sweeps::{CreatedSweep, Sweep, SweepState};
 pub use ops::viewer::Viewer;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, RetrySafety};
 pub use secret::ApiKey;
 pub use settings::{
     BaseUrl, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_ENTITY, ENV_PROJECT, Settings,

@@ -1,5 +1,5 @@
-//! Settings resolved once: explicit values, then `WANDB_*` environment variables, then the
-//! settings file, then netrc (for the key), then defaults.
+//! Settings resolved once from explicit values, `WANDB_*` environment variables, netrc and
+//! the settings file; the order is documented once, on [`Settings`].
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +19,29 @@ pub const ENV_ENTITY: &str = "WANDB_ENTITY";
 pub const ENV_PROJECT: &str = "WANDB_PROJECT";
 /// The W&B cloud API.
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
+/// The domains of W&B's cloud: only their hosts may use the `api.wandb.ai` netrc entry.
+const CLOUD_DOMAINS: [&str; 2] = ["wandb.ai", "forge.coreweave.com"];
 
 /// Where and as whom to talk to W&B.
+///
+/// # Where each value comes from
+///
+/// Each field takes the first source that has it, in the order of the official SDK
+/// (`wandb/sdk/lib/wbauth`):
+///
+/// | field | 1 | 2 | 3 | 4 |
+/// |---|---|---|---|---|
+/// | `api_key` | explicit ([`SettingsBuilder::api_key`]) | `WANDB_API_KEY` | netrc | the settings file's `api_key` |
+/// | `base_url` | explicit | `WANDB_BASE_URL` | the settings file's `base_url` | `https://api.wandb.ai` |
+/// | `entity`, `project` | explicit | `WANDB_ENTITY`, `WANDB_PROJECT` | the settings file | none |
+///
+/// * netrc: `$NETRC`, else `~/.netrc`, else `~/_netrc`; the machine is the base URL's
+///   `host[:port]`. W&B's own hosts (`wandb.ai`, `forge.coreweave.com` and their
+///   subdomains, over https on the default port) fall back to the `api.wandb.ai` entry;
+///   every other server gets only its own entry, never the cloud key.
+/// * The settings file: `$WANDB_CONFIG_DIR/settings`, else `~/.config/wandb/settings`,
+///   section `[default]`. Its `api_key` is used only when its `base_url` (default
+///   `https://api.wandb.ai`) is the base URL in use, so netrc wins over it.
 ///
 /// ```
 /// use wandb_api::Settings;
@@ -82,7 +103,7 @@ impl BaseUrl {
             return Err(bad("must start with http:// or https://"));
         }
         let host = url.host_str().unwrap_or_default();
-        let wandb = host == "wandb.ai" || host.ends_with(".wandb.ai");
+        let wandb = in_domain(host, "wandb.ai");
         if wandb && !host.contains("api.") {
             return Err(bad("is the W&B web app, not the API"));
         }
@@ -155,10 +176,26 @@ impl BaseUrl {
         format!("{}/{}", self.as_str(), path.trim_start_matches('/'))
     }
 
+    /// True for W&B's own cloud hosts only: `https`, the default port, no user info, and a
+    /// host that is a cloud domain or a `.`-separated subdomain of one (so not
+    /// `evilwandb.ai`, `api.wandb.ai.evil.com`, `api.wandb.ai.` or `api.wandb.ai:8443`).
     fn is_wandb_cloud(&self) -> bool {
         let host = self.0.host_str().unwrap_or_default();
-        host.ends_with("wandb.ai") || host.ends_with("forge.coreweave.com")
+        self.0.scheme() == "https"
+            && self.0.port().is_none()
+            && self.0.username().is_empty()
+            && self.0.password().is_none()
+            && CLOUD_DOMAINS.iter().any(|domain| in_domain(host, domain))
     }
+}
+
+/// True when `host` is `domain` or a `.`-separated subdomain of it (a trailing dot is not
+/// the same host here).
+fn in_domain(host: &str, domain: &str) -> bool {
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
 }
 
 /// Builds [`Settings`]; explicit values win over everything else.
@@ -177,7 +214,8 @@ impl Settings {
         SettingsBuilder::default()
     }
 
-    /// Settings from the process environment, the settings file and netrc.
+    /// Settings from the process environment, netrc and the settings file (the order is on
+    /// [`Settings`]).
     ///
     /// # Errors
     /// [`Error::Configuration`] for an invalid base URL.
@@ -227,7 +265,7 @@ impl SettingsBuilder {
     }
 
     /// Resolves against an environment given as a function and a home directory (for tests
-    /// and embedding): explicit > `WANDB_*` > settings file > netrc (key) > defaults.
+    /// and embedding), in the order documented on [`Settings`].
     ///
     /// # Errors
     /// [`Error::Configuration`] for an invalid base URL.

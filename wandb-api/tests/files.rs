@@ -95,3 +95,44 @@ async fn uploads_retry_server_errors_but_not_client_errors() {
     assert!(matches!(err, wandb_api::Error::Http { status: 403, .. }));
     assert_eq!(server.received_requests().await.expect("recorded").len(), 3);
 }
+
+#[tokio::test]
+async fn uploads_follow_the_graphql_retry_rules_and_retry_after() {
+    // One loop for both: the same statuses are retried (408 too), Retry-After is honoured
+    // (up to max_wait), and the client counts the retries.
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(408))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    let policy = wandb_api::RetryPolicy {
+        max_wait: std::time::Duration::from_secs(2),
+        ..fast_retry(3)
+    };
+    let client = client_for(&server.uri(), policy);
+    let start = std::time::Instant::now();
+    client
+        .upload(&format!("{}/f", server.uri()), &[], b"x".to_vec())
+        .await
+        .expect("after a 408 and a 429");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(950),
+        "waited {:?}, not the server's Retry-After of 1 s",
+        start.elapsed()
+    );
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 3);
+    assert_eq!(client.retries(), 2);
+}

@@ -60,7 +60,11 @@ async fn retry_after_is_honoured_instead_of_the_backoff() {
         .mount(&server)
         .await;
     reply(&server, "Viewer", viewer_data()).await;
-    let client = client_for(&server.uri(), fast_retry(3));
+    let policy = RetryPolicy {
+        max_wait: Duration::from_secs(2),
+        ..fast_retry(3)
+    };
+    let client = client_for(&server.uri(), policy);
     let start = Instant::now();
     client.viewer().await.expect("after the wait");
     assert!(
@@ -68,6 +72,40 @@ async fn retry_after_is_honoured_instead_of_the_backoff() {
         "waited {:?}, not the server's 1 s",
         start.elapsed()
     );
+}
+
+#[tokio::test]
+async fn huge_or_far_retry_after_values_wait_at_most_the_policy_maximum() {
+    for value in [
+        "1e20",
+        "1e300",
+        "18446744073709551616",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", value))
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        reply(&server, "Viewer", viewer_data()).await;
+        let policy = RetryPolicy {
+            max_wait: Duration::from_millis(200),
+            ..fast_retry(3)
+        };
+        let client = client_for(&server.uri(), policy);
+        let start = Instant::now();
+        let viewer = tokio::time::timeout(Duration::from_secs(10), client.viewer())
+            .await
+            .unwrap_or_else(|_| panic!("Retry-After: {value} was not capped"));
+        assert!(viewer.is_ok(), "Retry-After: {value}: {viewer:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "Retry-After: {value}: waited {:?}, more than the policy's 2 × 200 ms",
+            start.elapsed()
+        );
+    }
 }
 
 #[tokio::test]

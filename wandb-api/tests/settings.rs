@@ -35,7 +35,7 @@ fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 const NETRC: &str = "machine api.wandb.ai\n  login user\n  password netrc-cloud-000000000000000000000000000000000000\nmachine localhost:8080 login user password netrc-local-000000000000000000000000000000000000\n";
 
 #[test]
-fn explicit_beats_env_beats_file_beats_netrc() {
+fn explicit_beats_env_beats_settings_file() {
     let home = TempHome::new("precedence");
     home.write(".netrc", NETRC);
     home.write(
@@ -180,4 +180,84 @@ fn the_key_never_shows() {
         .expect("ok");
     assert!(!format!("{s:?}").contains("secret-"));
     assert_eq!(format!("{}", ApiKey::new("secret-x")), "***");
+}
+
+#[test]
+fn the_cloud_key_never_goes_to_look_alike_hosts() {
+    let home = TempHome::new("look-alike");
+    home.write(".netrc", NETRC);
+    let key_for = |url: &str| {
+        Settings::builder()
+            .base_url(url)
+            .resolve_with(env(&[]), Some(&home.0))
+            .map(|s| s.api_key.is_some())
+    };
+    for own in [
+        "https://api.wandb.ai",
+        "https://API.WANDB.AI",
+        "https://api.eu.wandb.ai",
+        "https://api.forge.coreweave.com",
+        "https://qa.forge.coreweave.com",
+    ] {
+        assert_eq!(key_for(own).ok(), Some(true), "{own} is W&B's own host");
+    }
+    for evil in [
+        "https://api.evilwandb.ai",
+        "http://evilwandb.ai",
+        "https://notwandb.ai",
+        "https://api.wandb.ai.evil.com",
+        "https://wandb.ai.evil.com",
+        "https://API.EVILWANDB.AI",
+        "https://api.wandb.ai.",
+        "https://api.wandb.ai@evil.com",
+        "https://api.wandb.ai:8443",
+        "https://api.wandb.ai:443@evil.com",
+        "https://evil.com/api.wandb.ai",
+        "https://evil.com/?host=api.wandb.ai",
+        "https://evil.com#.wandb.ai",
+        "https://api-wandb.ai",
+        "https://api.w\u{0430}ndb.ai",
+        "https://xn--wandb-xxx.ai",
+        "https://evilforge.coreweave.com",
+        "https://forge.coreweave.com.evil.com",
+        "https://notcoreweave.com",
+        "http://127.0.0.1:8080",
+    ] {
+        assert_ne!(
+            key_for(evil).ok(),
+            Some(true),
+            "{evil} must not get the api.wandb.ai key"
+        );
+    }
+}
+
+#[test]
+fn api_key_order_is_explicit_then_env_then_netrc_then_settings_file() {
+    // The official SDK's order (wbauth): explicit, WANDB_API_KEY, netrc, then the settings
+    // file's api_key (only for its own base_url).
+    let home = TempHome::new("key-order");
+    let file = "[default]\nbase_url = https://api.wandb.ai\napi_key = file-key-0000000000000000000000000000000000000\n";
+    let env_key = "env-key-00000000000000000000000000000000000000";
+    let resolve = |explicit: bool, with_env: bool| {
+        let vars: &[(&str, &str)] = if with_env {
+            &[("WANDB_API_KEY", env_key)]
+        } else {
+            &[]
+        };
+        let builder = Settings::builder();
+        let builder = if explicit {
+            builder.api_key("explicit-key-000000000000000000000000000000000")
+        } else {
+            builder
+        };
+        let s = builder.resolve_with(env(vars), Some(&home.0)).expect("ok");
+        s.api_key.map(|k| k.expose()[..4].to_owned())
+    };
+    home.write(".config/wandb/settings", file);
+    home.write(".netrc", NETRC);
+    assert_eq!(resolve(true, true).as_deref(), Some("expl"));
+    assert_eq!(resolve(false, true).as_deref(), Some("env-"));
+    assert_eq!(resolve(false, false).as_deref(), Some("netr"));
+    std::fs::remove_file(home.0.join(".netrc")).expect("rm");
+    assert_eq!(resolve(false, false).as_deref(), Some("file"));
 }

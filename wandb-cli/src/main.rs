@@ -4,10 +4,13 @@
 //! grid, `wandb-rs sweep schema` prints the JSON Schema; `wandb-rs sweep local FILE` runs a
 //! sweep on this machine (trials as child processes, offline runs); `wandb-rs sweep create` and
 //! `wandb-rs login` talk to W&B; `wandb-rs sync DIR` uploads offline runs; `wandb-rs agent
-//! SWEEP` runs a sweep's trials. Exit codes: 0 success (all files valid), 1 invalid config
-//! (agent: too many failed trials; sweep local: a failed trial), 2 usage or I/O error; `agent`
-//! also: 3 sweep cancelled or deleted, 4 sweep paused; 130 interrupted (`agent`,
-//! `sweep local`).
+//! SWEEP` runs a sweep's trials.
+//!
+//! Exit codes, one meaning each in every command: 0 success; 1 an invalid sweep config
+//! (`agent`: too many failed trials; `sweep local`: a failed trial); 2 a usage, I/O,
+//! configuration or W&B error (a refused or missing API key, a request W&B rejected, an
+//! unreachable server); 3 the sweep was cancelled or deleted and 4 it is paused (`agent`);
+//! 130 interrupted (`agent`, `sweep local`).
 
 mod agent;
 mod output;
@@ -21,6 +24,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// wandb-rs: a typed Weights & Biases toolkit.
+///
+/// Exit codes, the same in every command: 0 success; 1 an invalid sweep config (agent: too
+/// many failed trials; sweep local: a failed trial); 2 a usage, I/O, configuration or W&B
+/// error (a refused or missing API key, a request W&B rejected, an unreachable server);
+/// 3 sweep cancelled or deleted, 4 sweep paused (agent); 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "wandb-rs", version, about)]
 struct Cli {
@@ -31,6 +39,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check, count and enumerate sweep configs; create and control sweeps on W&B.
+    ///
+    /// Exit codes: 0 success, 1 an invalid sweep config (sweep local: a failed trial), 2 a
+    /// usage, I/O or W&B error (a refused or missing API key, a request W&B rejected, an
+    /// unreachable server), 130 interrupted (sweep local).
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
     /// Run a W&B sweep's trials as child processes (like `wandb agent`).
@@ -41,6 +53,9 @@ enum Command {
     /// cancelled or deleted, 4 sweep paused, 130 interrupted.
     Agent(agent::AgentArgs),
     /// Check that an API key is configured (WANDB_API_KEY or netrc); --verify asks W&B.
+    ///
+    /// Exit codes: 0 a key is configured (and, with --verify, accepted), 2 no key, or W&B
+    /// refused it or could not be reached.
     Login {
         /// Verify the key with W&B (the Viewer query).
         #[arg(long)]
@@ -75,7 +90,8 @@ enum Outcome {
     Ok,
     /// A config was invalid (exit 1).
     Invalid,
-    /// A file could not be read or written (exit 2).
+    /// A usage, I/O, configuration or W&B error: a file could not be read or written, the
+    /// API key is missing or refused, W&B rejected a request or cannot be reached (exit 2).
     IoError,
     /// The sweep was cancelled or deleted (exit 3).
     SweepOver,

@@ -1,4 +1,6 @@
 //! Commands that talk to W&B: `login`, `sweep create`, `sweep stop|pause|resume|cancel`.
+//! Exit codes as in every command: 1 an invalid sweep config (`sweep create` validates
+//! first), 2 any W&B error (a refused or missing API key, a rejected request, the network).
 
 use std::future::Future;
 use std::path::Path;
@@ -28,14 +30,11 @@ fn client() -> Result<Client, Outcome> {
     })
 }
 
-/// Exit codes: a refused key or a rejected request is the user's to fix (1); transport
-/// problems are 2.
+/// Every W&B error (a refused or missing key, a rejected request, the network) exits 2, as
+/// in `wandb-rs agent`; 1 stays for an invalid sweep config.
 fn failed(e: &Error) -> Outcome {
     output::error(&format!("error: {e}"));
-    match e {
-        Error::Transport { .. } | Error::Timeout(_) | Error::Configuration(_) => Outcome::IoError,
-        _ => Outcome::Invalid,
-    }
+    Outcome::IoError
 }
 
 /// `wandb-rs login [--verify]`.
@@ -50,7 +49,7 @@ pub(crate) fn login(verify: bool) -> Outcome {
             "error: no API key for {base}: set WANDB_API_KEY or add a netrc entry for {}",
             client.settings().base_url.netloc()
         ));
-        return Outcome::Invalid;
+        return Outcome::IoError;
     }
     if !verify {
         output::line(&format!(

@@ -50,8 +50,54 @@ async fn login_verify_reports_the_user_or_a_refused_key() {
         .mount(&refused)
         .await;
     let o = wandb_rs(&refused.uri(), &["login", "--verify"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a refused key is a W&B error");
     assert!(text(&o.stderr).contains("refused the API key"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_or_missing_key_exits_2_in_every_command() {
+    let refused = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&refused)
+        .await;
+    let uri = refused.uri();
+    let outputs = tokio::task::spawn_blocking(move || {
+        [
+            vec!["login", "--verify"],
+            vec!["sweep", "create", "examples/sweeps/grid.yaml"],
+            vec!["sweep", "stop", "mock-entity/proj/sw33p1d"],
+            vec!["sweep", "pause", "mock-entity/proj/sw33p1d"],
+            vec!["sweep", "resume", "mock-entity/proj/sw33p1d"],
+            vec!["sweep", "cancel", "mock-entity/proj/sw33p1d"],
+            vec!["agent", "mock-entity/proj/sw33p1d", "--count", "1"],
+        ]
+        .map(|args| (args.join(" "), wandb_rs(&uri, &args)))
+    })
+    .await
+    .expect("join");
+    for (cmd, o) in &outputs {
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "wandb-rs {cmd}: {}",
+            text(&o.stderr)
+        );
+        assert!(
+            text(&o.stderr).contains("refused the API key"),
+            "wandb-rs {cmd}: {}",
+            text(&o.stderr)
+        );
+    }
+    let no_key = Command::new(env!("CARGO_BIN_EXE_wandb-rs"))
+        .arg("login")
+        .env_clear()
+        .env("WANDB_BASE_URL", refused.uri())
+        .env("HOME", std::env::temp_dir().join("wandb-rs-no-home"))
+        .output()
+        .expect("wandb-rs runs");
+    assert_eq!(no_key.status.code(), Some(2), "{}", text(&no_key.stderr));
+    assert!(text(&no_key.stderr).contains("no API key"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

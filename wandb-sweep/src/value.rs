@@ -322,10 +322,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
         Ok(Value::from(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::from)
-            .map_err(|_| E::custom("integer larger than i64::MAX"))
+    // Above i64::MAX an integer is kept as the nearest float (as `From<u64>` does), not
+    // refused: a whole run or command must not be lost to one large number.
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::from(v))
@@ -474,5 +474,17 @@ mod tests {
         assert_eq!(runs[0].metric_history("loss"), [2.0]);
         let bad = Value::Map([("name".to_owned(), Value::from(1))].into_iter().collect());
         assert!(Run::deserialize(bad).is_err());
+    }
+
+    #[test]
+    fn integers_above_i64_max_are_kept_as_floats() {
+        let v: Value = serde_json::from_str("[9223372036854775807, 18446744073709551615]").unwrap();
+        assert_eq!(
+            v,
+            Value::List(vec![
+                Value::from(i64::MAX),
+                Value::from(18_446_744_073_709_551_615_f64)
+            ])
+        );
     }
 }

@@ -390,7 +390,7 @@ fn runs(params: &[Value]) -> Vec<Run> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let mut r = Run::new(format!("r{i}"), states[i % states.len()], p.clone());
+            let mut r = Run::new(format!("r{i}"), states[i % states.len()].clone(), p.clone());
             let loss = [f64::NAN, 1.0, f64::INFINITY, -3.0][i % 4];
             r.history = vec![Value::Map(IndexMap::from([(
                 "loss".to_owned(),

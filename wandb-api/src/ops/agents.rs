@@ -6,6 +6,7 @@ use wandb_sweep::{Value, python_json};
 use crate::client::Client;
 use crate::error::Error;
 use crate::graphql::{CreateAgent, Heartbeat, create_agent, heartbeat};
+use crate::retry::RetrySafety;
 
 /// What the server tells an agent to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +37,8 @@ pub enum AgentCommand {
     },
     /// Stop everything and exit.
     Exit,
-    /// A command this client does not know (kept, not fatal).
+    /// A command this client does not know, or a `run`/`resume` whose `args` are not a
+    /// mapping of parameters (kept, not fatal, never run; a `tracing` warning names the run).
     Unknown {
         /// The raw command.
         raw: Json,
@@ -63,18 +65,30 @@ pub fn parse_commands(text: &str) -> Result<Vec<AgentCommand>, Error> {
 
 fn command(raw: Json) -> AgentCommand {
     let text = |k: &str| raw.get(k).and_then(Json::as_str).map(str::to_owned);
-    let params = || unwrap_args(raw.get("args"));
     match (raw.get("type").and_then(Json::as_str), text("run_id")) {
-        (Some("run"), Some(run_id)) => AgentCommand::Run {
-            run_id,
-            program: text("program"),
-            params: params(),
-        },
-        (Some("resume"), Some(run_id)) => AgentCommand::Resume {
-            run_id,
-            program: text("program"),
-            params: params(),
-        },
+        (Some(kind @ ("run" | "resume")), Some(run_id)) => {
+            let Some(params) = unwrap_args(raw.get("args")) else {
+                tracing::warn!(
+                    run = %run_id,
+                    "W&B sent a {kind} command whose args are not a mapping of parameters; the run is not started"
+                );
+                return AgentCommand::Unknown { raw };
+            };
+            let program = text("program");
+            if kind == "run" {
+                AgentCommand::Run {
+                    run_id,
+                    program,
+                    params,
+                }
+            } else {
+                AgentCommand::Resume {
+                    run_id,
+                    program,
+                    params,
+                }
+            }
+        }
         (Some("stop"), Some(run_id)) => AgentCommand::Stop {
             run_ids: vec![run_id],
         },
@@ -93,10 +107,10 @@ fn command(raw: Json) -> AgentCommand {
     }
 }
 
-/// `{k: {value: v}}` → `{k: v}`.
-fn unwrap_args(args: Option<&Json>) -> Value {
+/// `{k: {value: v}}` → `{k: v}`; `None` when `args` is missing or not a mapping.
+fn unwrap_args(args: Option<&Json>) -> Option<Value> {
     let Some(Json::Object(m)) = args else {
-        return Value::Map(Default::default());
+        return None;
     };
     let plain: Map<String, Json> = m
         .iter()
@@ -107,15 +121,20 @@ fn unwrap_args(args: Option<&Json>) -> Value {
             )
         })
         .collect();
-    serde_json::from_value(Json::Object(plain)).unwrap_or_default()
+    serde_json::from_value(Json::Object(plain)).ok()
 }
+
+/// `createAgent` makes a new agent each time it is carried out.
+const CREATE_AGENT: RetrySafety = RetrySafety::Creates {
+    check: "the sweep's agents in the W&B app",
+};
 
 impl Client {
     /// Registers an agent for a sweep; returns the agent id. Fails with HTTP 400 when the
-    /// sweep is not running.
+    /// sweep is not running. Not sent again after a failure W&B may have acted on.
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::NotRetried`] after a timeout or 5xx, and any [`Error`].
     pub async fn create_agent(
         &self,
         host: &str,
@@ -133,7 +152,7 @@ impl Client {
                 .or_else(|| self.settings().project.clone()),
             sweep: sweep_id.to_owned(),
         };
-        let data = self.execute::<CreateAgent>(vars, false).await?;
+        let data = self.execute::<CreateAgent>(vars, CREATE_AGENT).await?;
         data.create_agent
             .and_then(|p| p.agent)
             .map(|a| a.id)
@@ -161,7 +180,9 @@ impl Client {
             metrics: Some("{}".to_owned()),
             run_state: Some(python_json(&run_state)),
         };
-        let data = self.execute::<Heartbeat>(vars, false).await?;
+        let data = self
+            .execute::<Heartbeat>(vars, RetrySafety::Idempotent)
+            .await?;
         match data.agent_heartbeat.and_then(|p| p.commands) {
             Some(text) => parse_commands(&text),
             None => Ok(Vec::new()),

@@ -3,9 +3,10 @@
 
 use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 
-use crate::client::Client;
+use crate::client::{Client, Sending};
 use crate::error::{Error, excerpt};
 use crate::graphql::{CreateRunFiles, create_run_files};
+use crate::retry::RetrySafety;
 
 /// Where to upload run files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,9 @@ impl Client {
             run: run_id.to_owned(),
             files: files.to_vec(),
         };
-        let data = self.execute::<CreateRunFiles>(vars, false).await?;
+        let data = self
+            .execute::<CreateRunFiles>(vars, RetrySafety::Idempotent)
+            .await?;
         let payload = data
             .create_run_files
             .ok_or_else(|| Error::InvalidResponse("createRunFiles returned nothing".into()))?;
@@ -55,54 +58,54 @@ impl Client {
         Ok(UploadTargets { files, headers })
     }
 
-    /// PUTs `bytes` to a signed URL with the given headers and no W&B credentials, retrying
-    /// transport errors, 429 and 5xx (but 501) under the client's policy.
+    /// PUTs `bytes` to a signed URL with the given headers and no W&B credentials. Retried
+    /// as every request of the client is (the same failures, the same policy, `Retry-After`
+    /// honoured up to its `max_wait`): a PUT of the same bytes can be repeated.
     ///
     /// # Errors
-    /// Any [`Error`] once retries are exhausted.
+    /// [`Error::Http`] for a refused upload (an expired URL is a 403 here, not a refused API
+    /// key), and any [`Error`] once retries are exhausted.
     pub async fn upload(
         &self,
         url: &str,
         headers: &[(String, String)],
         bytes: Vec<u8>,
     ) -> Result<(), Error> {
-        let policy = self.retry_policy();
-        let mut attempt = 0;
-        loop {
-            let mut request = self
+        let headers: Vec<(HeaderName, HeaderValue)> = headers
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    HeaderName::try_from(k.as_str()).ok()?,
+                    HeaderValue::from_str(v).ok()?,
+                ))
+            })
+            .collect();
+        let request = || {
+            let request = self
                 .http()
                 .put(url)
                 .header(USER_AGENT, "wandb-rs")
                 .body(bytes.clone());
-            for (k, v) in headers {
-                if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v))
-                {
-                    request = request.header(k, v);
-                }
-            }
-            let (error, retry) = match request.send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let body = excerpt(&r.text().await.unwrap_or_default());
-                    (
-                        Error::Http { status, body },
-                        status == 429 || (status >= 500 && status != 501),
-                    )
-                }
-                Err(e) => (
-                    Error::Transport {
-                        url: url.to_owned(),
-                        message: e.to_string(),
-                    },
-                    true,
-                ),
-            };
-            if !retry || attempt >= policy.max_retries {
-                return Err(error);
-            }
-            tokio::time::sleep(policy.wait(attempt, None)).await;
-            attempt += 1;
-        }
+            headers
+                .iter()
+                .fold(request, |r, (k, v)| r.header(k.clone(), v.clone()))
+        };
+        let sending = Sending {
+            url,
+            operation: "upload",
+            safety: RetrySafety::Idempotent,
+            policy: self.retry_policy(),
+            status_error: upload_error,
+        };
+        self.send(request, &sending).await?;
+        Ok(())
+    }
+}
+
+/// A failed upload's status as an error: storage answers, not W&B's API.
+fn upload_error(status: u16, body: &str, _retry_after: Option<std::time::Duration>) -> Error {
+    Error::Http {
+        status,
+        body: excerpt(body),
     }
 }

@@ -5,8 +5,9 @@ use wandb_sweep::Value;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::extended_json::parse_extended_json;
+use crate::extended_json::{parse_extended_json, run_json, run_value};
 use crate::graphql::{HistoryPage, RunSummary, Runs, history_page, run_summary, runs};
+use crate::retry::RetrySafety;
 
 /// A run as listed in a project.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,27 +65,29 @@ fn run_found<T>(found: Option<T>, entity: &str, project: &str, run_id: &str) -> 
     })
 }
 
-fn unwrap_config(text: Option<String>) -> Json {
-    let Some(Json::Object(m)) = text.and_then(|t| serde_json::from_str::<Json>(&t).ok()) else {
-        return Json::Null;
-    };
-    Json::Object(
-        m.into_iter()
-            .map(|(k, v)| (k, v.get("value").cloned().unwrap_or(v)))
-            .collect(),
-    )
+/// A run's config, unwrapped from W&B's `{key: {value: v}}` form.
+fn unwrap_config(text: Option<&str>, run: &str) -> Result<Json, Error> {
+    Ok(match run_json(text, run, "config")? {
+        Json::Object(m) => Json::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, v.get("value").cloned().unwrap_or(v)))
+                .collect(),
+        ),
+        other => other,
+    })
 }
 
-fn extended(text: Option<&str>) -> Value {
-    text.and_then(|t| parse_extended_json(t).ok())
-        .unwrap_or_default()
+/// A run's summary (extended JSON); `null` when it has none.
+fn summary_of(text: Option<&str>, run: &str) -> Result<Value, Error> {
+    Ok(run_value(text, run, "summary")?.unwrap_or_default())
 }
 
 impl Client {
     /// One page of a project's runs.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown project, and any [`Error`].
+    /// [`Error::NotFound`] for an unknown project, [`Error::InvalidResponse`] naming the run
+    /// whose config or summary is not JSON, and any [`Error`].
     pub async fn runs(
         &self,
         entity: &str,
@@ -99,7 +102,7 @@ impl Client {
             order: query.order.clone(),
             filters: query.filters.as_ref().map(Json::to_string),
         };
-        let data = self.execute::<Runs>(vars, false).await?;
+        let data = self.execute::<Runs>(vars, RetrySafety::Idempotent).await?;
         let p = data.project.ok_or_else(|| Error::NotFound {
             what: format!("project {entity}/{project}"),
         })?;
@@ -120,22 +123,24 @@ impl Client {
             .edges
             .into_iter()
             .filter_map(|e| e.node)
-            .map(|n| RunInfo {
-                storage_id: n.id,
-                run_id: n.name,
-                display_name: n.display_name,
-                sweep: n.sweep_name,
-                state: n.state,
-                config: unwrap_config(n.config),
-                summary: extended(n.summary_metrics.as_deref()),
-                group: n.group,
-                tags: n.tags.unwrap_or_default(),
-                history_line_count: n
-                    .history_line_count
-                    .and_then(|c| u64::try_from(c).ok())
-                    .unwrap_or(0),
+            .map(|n| {
+                Ok(RunInfo {
+                    config: unwrap_config(n.config.as_deref(), &n.name)?,
+                    summary: summary_of(n.summary_metrics.as_deref(), &n.name)?,
+                    storage_id: n.id,
+                    run_id: n.name,
+                    display_name: n.display_name,
+                    sweep: n.sweep_name,
+                    state: n.state,
+                    group: n.group,
+                    tags: n.tags.unwrap_or_default(),
+                    history_line_count: n
+                        .history_line_count
+                        .and_then(|c| u64::try_from(c).ok())
+                        .unwrap_or(0),
+                })
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         Ok(RunPage { runs, next, total })
     }
 
@@ -160,7 +165,9 @@ impl Client {
             max_step,
             page_size,
         };
-        let data = self.execute::<HistoryPage>(vars, false).await?;
+        let data = self
+            .execute::<HistoryPage>(vars, RetrySafety::Idempotent)
+            .await?;
         let run = run_found(data.project.and_then(|p| p.run), entity, project, run_id)?;
         run.history
             .unwrap_or_default()
@@ -205,15 +212,18 @@ impl Client {
     /// A run's summary (extended JSON: NaN and infinities kept).
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown run, and any [`Error`].
+    /// [`Error::NotFound`] for an unknown run, [`Error::InvalidResponse`] naming the run when
+    /// its summary is not JSON, and any [`Error`].
     pub async fn summary(&self, entity: &str, project: &str, run_id: &str) -> Result<Value, Error> {
         let vars = run_summary::Variables {
             entity: entity.to_owned(),
             project: project.to_owned(),
             run: run_id.to_owned(),
         };
-        let data = self.execute::<RunSummary>(vars, false).await?;
+        let data = self
+            .execute::<RunSummary>(vars, RetrySafety::Idempotent)
+            .await?;
         let run = run_found(data.project.and_then(|p| p.run), entity, project, run_id)?;
-        Ok(extended(run.summary_metrics.as_deref()))
+        summary_of(run.summary_metrics.as_deref(), run_id)
     }
 }

@@ -4,9 +4,11 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::extended_json::run_json;
 use crate::graphql::{
     RunResumeStatus, StopRun, UpsertBucket, run_resume_status, stop_run, upsert_bucket,
 };
+use crate::retry::RetrySafety;
 
 /// What to create or update. `None` fields are not sent, so an update never clears them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -112,22 +114,27 @@ pub struct ResumeState {
     pub notes: Option<String>,
 }
 
-fn parse_json(text: Option<String>) -> Json {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Json::Null)
-}
-
 fn count(n: Option<i64>) -> u64 {
     n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
 
 impl Client {
-    /// Creates or updates a run. HTTP 409 is retried, as W&B does for this mutation.
+    /// Creates or updates a run. A run with a run id or storage id is retried as W&B retries
+    /// this mutation (HTTP 409 too); without either the server names a new run each time,
+    /// so it is not sent again after a failure W&B may have acted on.
     ///
     /// # Errors
-    /// Any [`Error`]; [`Error::InvalidResponse`] when the server returns no run.
+    /// Any [`Error`]; [`Error::InvalidResponse`] when the server returns no run;
+    /// [`Error::NotRetried`] for an unnamed run after a timeout or 5xx.
     pub async fn upsert_run(&self, run: &RunUpsert) -> Result<UpsertedRun, Error> {
         let settings = self.settings();
+        let safety = if run.run_id.is_some() || run.storage_id.is_some() {
+            RetrySafety::IdempotentRetryConflict
+        } else {
+            RetrySafety::Creates {
+                check: "the project's runs in the W&B app",
+            }
+        };
         let vars = upsert_bucket::Variables {
             id: run.storage_id.clone(),
             name: run.run_id.clone(),
@@ -144,7 +151,7 @@ impl Client {
             tags: run.tags.clone(),
             ..Default::default()
         };
-        let data = self.execute::<UpsertBucket>(vars, true).await?;
+        let data = self.execute::<UpsertBucket>(vars, safety).await?;
         let payload = data
             .upsert_bucket
             .ok_or_else(|| Error::InvalidResponse("upsertBucket returned nothing".into()))?;
@@ -170,7 +177,8 @@ impl Client {
     /// by a client (no `_wandb.t` in its config, e.g. a run the sweep pre-created).
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::InvalidResponse`] naming the run when its summary or config is not JSON (a
+    /// resumed run must not start over from an empty summary), and any [`Error`].
     pub async fn resume_status(
         &self,
         entity: Option<&str>,
@@ -182,18 +190,26 @@ impl Client {
             project: project.map(str::to_owned),
             name: run_id.to_owned(),
         };
-        let data = self.execute::<RunResumeStatus>(vars, false).await?;
+        let data = self
+            .execute::<RunResumeStatus>(vars, RetrySafety::Idempotent)
+            .await?;
         let Some(b) = data.model.and_then(|m| m.bucket) else {
             return Ok(None);
         };
-        let started = parse_json(b.wandb_config).get("t").is_some();
-        Ok(started.then(|| ResumeState {
+        let field = |text: Option<&str>, name: &str| run_json(text, run_id, name);
+        let started = field(b.wandb_config.as_deref(), "wandbConfig")?
+            .get("t")
+            .is_some();
+        if !started {
+            return Ok(None);
+        }
+        Ok(Some(ResumeState {
+            summary: field(b.summary_metrics.as_deref(), "summary")?,
+            config: field(b.config.as_deref(), "config")?,
             storage_id: b.id,
             history_line_count: count(b.history_line_count),
             events_line_count: count(b.events_line_count),
             log_line_count: count(b.log_line_count),
-            summary: parse_json(b.summary_metrics),
-            config: parse_json(b.config),
             tags: b.tags.unwrap_or_default(),
             notes: b.notes,
         }))
@@ -209,7 +225,7 @@ impl Client {
                 stop_run::Variables {
                     id: storage_id.to_owned(),
                 },
-                false,
+                RetrySafety::Idempotent,
             )
             .await?;
         Ok(data.stop_run.and_then(|p| p.success).unwrap_or(false))

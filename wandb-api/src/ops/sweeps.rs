@@ -1,13 +1,15 @@
 //! Sweeps: create from a typed config, read with their runs, change state.
 
 use serde_json::Value as Json;
-use wandb_sweep::{Run, SweepConfig};
+use wandb_sweep::{Run, RunState, SweepConfig, Value};
 
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, excerpt};
+use crate::extended_json::{run_value, value_of};
 use crate::graphql::{
     SweepWithRuns, UpsertSweep, UpsertSweepState, sweep_with_runs, upsert_sweep, upsert_sweep_state,
 };
+use crate::retry::RetrySafety;
 
 /// A sweep the server created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,13 +81,18 @@ pub struct Sweep {
     pub runs: Vec<Run>,
 }
 
+/// `upsertSweep` without an id makes a new sweep each time it is carried out.
+const CREATE_SWEEP: RetrySafety = RetrySafety::Creates {
+    check: "the project's sweeps in the W&B app",
+};
+
 impl Client {
     /// Creates a sweep from a config (validated locally first, sent as YAML with explicit
     /// distributions, as `wandb sweep` sends it). `entity`/`project` fall back to the
-    /// config's, then to the settings.
+    /// config's, then to the settings. Not sent again after a failure W&B may have acted on.
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::NotRetried`] after a timeout or 5xx, and any [`Error`].
     pub async fn create_sweep(
         &self,
         config: &SweepConfig,
@@ -107,7 +114,7 @@ impl Client {
             display_name: config.name.clone(),
             ..Default::default()
         };
-        let data = self.execute::<UpsertSweep>(vars, false).await?;
+        let data = self.execute::<UpsertSweep>(vars, CREATE_SWEEP).await?;
         let payload = data
             .upsert_sweep
             .ok_or_else(|| Error::InvalidResponse("upsertSweep returned nothing".into()))?;
@@ -125,10 +132,11 @@ impl Client {
 
     /// A sweep with its runs (`None` when it does not exist). With `metric`, each run carries
     /// that metric's history (`_step` and the metric, up to 100,000 samples, as a controller
-    /// needs for bayes and hyperband); without, the agent's empty spec.
+    /// needs for bayes and hyperband); without, the agent's empty spec. Every run is kept:
+    /// an unknown state as [`RunState::Other`], integers beyond `i64` as floats.
     ///
     /// # Errors
-    /// Any [`Error`].
+    /// [`Error::InvalidResponse`] naming the run whose config is not JSON, and any [`Error`].
     pub async fn sweep(
         &self,
         entity: Option<&str>,
@@ -150,7 +158,9 @@ impl Client {
             sweep: sweep_id.to_owned(),
             specs: vec![spec],
         };
-        let data = self.execute::<SweepWithRuns>(vars, false).await?;
+        let data = self
+            .execute::<SweepWithRuns>(vars, RetrySafety::Idempotent)
+            .await?;
         let Some(s) = data.project.and_then(|p| p.sweep) else {
             return Ok(None);
         };
@@ -160,9 +170,10 @@ impl Client {
                 r.edges
                     .into_iter()
                     .filter_map(|e| e.node)
-                    .filter_map(run_of)
-                    .collect()
+                    .map(run_of)
+                    .collect::<Result<Vec<_>, Error>>()
             })
+            .transpose()?
             .unwrap_or_default();
         Ok(Some(Sweep {
             storage_id: s.id,
@@ -194,24 +205,68 @@ impl Client {
             id: sweep.storage_id,
             state: state.as_str().to_owned(),
         };
-        self.execute::<UpsertSweepState>(vars, false).await?;
+        self.execute::<UpsertSweepState>(vars, RetrySafety::Idempotent)
+            .await?;
         Ok(())
     }
 }
 
-/// A sweep run as the engine sees it (the JSON shape `wandb_sweep::Run` reads).
-fn run_of(node: sweep_with_runs::SweepWithRunsProjectSweepRunsEdgesNode) -> Option<Run> {
-    let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str::<Json>(&t).ok());
-    let history = node
+/// A sweep run as the engine sees it. Nothing is dropped: an unknown state is kept as
+/// [`RunState::Other`]; a summary that is not JSON is left out with a warning naming the
+/// run (its history still counts); a config that is not JSON is an error naming the run,
+/// since without its parameters a search could suggest them again.
+fn run_of(node: sweep_with_runs::SweepWithRunsProjectSweepRunsEdgesNode) -> Result<Run, Error> {
+    let name = node.name;
+    let state = node.state.as_deref().map_or_else(
+        || {
+            tracing::warn!(run = %name, "W&B sent a sweep run without a state; it counts as taken, with no result");
+            RunState::Other(String::new())
+        },
+        RunState::from_name,
+    );
+    let params = run_value(node.config.as_deref(), &name, "config")?
+        .map_or_else(|| Value::Map(Default::default()), unwrap_values);
+    let summary = run_value(node.summary_metrics.as_deref(), &name, "summary")
+        .unwrap_or_else(|e| {
+            tracing::warn!(run = %name, error = %e, "a sweep run's summary is left out");
+            None
+        })
+        .unwrap_or_else(|| Value::Map(Default::default()));
+    let history = match node
         .sampled_history
         .and_then(|h| h.into_iter().next().flatten())
-        .unwrap_or(Json::Array(Vec::new()));
-    let value = serde_json::json!({
-        "name": node.name,
-        "state": node.state.map(|s| s.to_lowercase()),
-        "config": parse(node.config),
-        "history": history,
-        "summaryMetrics": parse(node.summary_metrics),
-    });
-    serde_json::from_value(value).ok()
+    {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(rows)) => rows
+            .into_iter()
+            .map(|row| value_of(row, &name, "sampled history"))
+            .collect::<Result<_, Error>>()?,
+        Some(other) => {
+            return Err(Error::InvalidResponse(format!(
+                "run {name}: its sampled history is not a list: {}",
+                excerpt(&other.to_string())
+            )));
+        }
+    };
+    let mut run = Run::new(name, state, params);
+    run.history = history;
+    run.summary = summary;
+    Ok(run)
+}
+
+/// `{k: {value: v}}` → `{k: v}` (top level only, as runs store their config).
+fn unwrap_values(config: Value) -> Value {
+    let Value::Map(m) = config else {
+        return config;
+    };
+    Value::Map(
+        m.into_iter()
+            .map(|(k, v)| match v {
+                Value::Map(mut inner) if inner.contains_key("value") => {
+                    (k, inner.shift_remove("value").unwrap_or_default())
+                }
+                other => (k, other),
+            })
+            .collect(),
+    )
 }

@@ -3,6 +3,7 @@
 use crate::client::Client;
 use crate::error::Error;
 use crate::graphql::{Viewer as ViewerQuery, viewer};
+use crate::retry::RetrySafety;
 
 /// The user an API key belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +28,7 @@ impl Client {
     /// transport error.
     pub async fn viewer(&self) -> Result<Viewer, Error> {
         let data = self
-            .execute::<ViewerQuery>(viewer::Variables, false)
+            .execute::<ViewerQuery>(viewer::Variables, RetrySafety::Idempotent)
             .await?;
         let v = data.viewer.ok_or(Error::Unauthorized)?;
         let teams = v

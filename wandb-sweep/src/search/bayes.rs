@@ -146,7 +146,7 @@ impl BayesSampler {
         runs: &[Run],
         dims: &[(Vec<String>, &Parameter)],
     ) -> (Vec<Observation>, Vec<Vec<f64>>) {
-        let terminal = |s: RunState| {
+        let terminal = |s: &RunState| {
             matches!(
                 s,
                 RunState::Finished | RunState::Failed | RunState::Crashed | RunState::Killed
@@ -154,7 +154,7 @@ impl BayesSampler {
         };
         let worsts = runs
             .iter()
-            .filter(|r| terminal(r.state))
+            .filter(|r| terminal(&r.state))
             .filter_map(|r| self.worst_of(r));
         let worst = if self.maximize() {
             worsts.reduce(f64::min)
@@ -187,7 +187,10 @@ impl BayesSampler {
                     ImputeWhileRunning::Best => Some(best_or(run, Impute::Best)),
                     ImputeWhileRunning::Worst => Some(best_or(run, Impute::Worst)),
                 },
-                RunState::Pending | RunState::Preempting | RunState::Preempted => None,
+                RunState::Pending
+                | RunState::Preempting
+                | RunState::Preempted
+                | RunState::Other(_) => None,
             };
             match y {
                 Some(y) => {

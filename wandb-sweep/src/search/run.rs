@@ -5,8 +5,17 @@ use serde::Deserialize;
 use crate::value::{Number, Value};
 
 /// The state of a run, as W&B reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// A state this crate does not know is kept as [`RunState::Other`]: the run still counts
+/// (its parameters are taken, so a search does not suggest them again) but gives no
+/// observation.
+///
+/// ```
+/// use wandb_sweep::RunState;
+/// assert_eq!(RunState::from_name("FINISHED"), RunState::Finished);
+/// assert_eq!(RunState::from_name("zombie"), RunState::Other("zombie".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunState {
     /// Created, not started.
     Pending,
@@ -24,6 +33,33 @@ pub enum RunState {
     Preempting,
     /// Preempted.
     Preempted,
+    /// A state this crate does not know, as the server named it.
+    Other(String),
+}
+
+impl RunState {
+    /// The state named `name` (any case); an unknown name is kept as [`RunState::Other`].
+    #[must_use]
+    pub fn from_name(name: &str) -> RunState {
+        match name.to_ascii_lowercase().as_str() {
+            "pending" => RunState::Pending,
+            "running" => RunState::Running,
+            "finished" => RunState::Finished,
+            "failed" => RunState::Failed,
+            "crashed" => RunState::Crashed,
+            "killed" => RunState::Killed,
+            "preempting" => RunState::Preempting,
+            "preempted" => RunState::Preempted,
+            _ => RunState::Other(name.to_owned()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RunState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(RunState::from_name(&name))
+    }
 }
 
 /// One run of a sweep.
