@@ -134,69 +134,126 @@ impl<W: Write> LogWriter<W> {
     }
 }
 
-/// Reads records back from a `.wandb` log. Corrupt chunks are skipped up to the next block,
-/// as W&B's reader does; [`LogReader::skipped`] counts them.
+/// Reads records back from a `.wandb` log as a stream (memory stays at one block and one
+/// record, whatever the log's size). Corrupt chunks are skipped up to the next block, as
+/// W&B's reader does; [`LogReader::skipped`] counts them.
+///
+/// A log still being written can be followed: at the end of what is written so far (a torn
+/// last record included) [`LogReader::next_payload`] returns `None`, and a later call reads
+/// what was written since, from where it stopped.
 #[derive(Debug)]
-pub struct LogReader {
-    data: Vec<u8>,
-    pos: usize,
+pub struct LogReader<R> {
+    source: R,
+    /// The current block: `block[..filled]` is read; the next chunk starts at `at`.
+    block: Vec<u8>,
+    filled: usize,
+    at: usize,
+    /// Bytes of the blocks before the current one.
+    block_start: u64,
+    /// Chunks of a record being assembled across calls.
+    assembling: Option<Vec<u8>>,
     skipped: usize,
 }
 
-impl LogReader {
-    /// Reads the whole log and checks the file header.
+impl<R: Read> LogReader<R> {
+    /// Checks the file header; records are read as they are asked for.
     ///
     /// # Errors
     /// I/O errors, or [`io::ErrorKind::InvalidData`] when the header is not a `.wandb` header.
-    pub fn new(mut source: impl Read) -> io::Result<Self> {
-        let mut data = Vec::new();
-        source.read_to_end(&mut data)?;
-        if data.len() < FILE_HEADER.len()
-            || data[..4] != FILE_HEADER[..4]
-            || data[4..6] != FILE_HEADER[4..6]
-        {
+    pub fn new(source: R) -> io::Result<Self> {
+        let mut reader = LogReader {
+            source,
+            block: vec![0; BLOCK_SIZE],
+            filled: 0,
+            at: FILE_HEADER.len(),
+            block_start: 0,
+            assembling: None,
+            skipped: 0,
+        };
+        reader.fill(FILE_HEADER.len())?;
+        let header = &reader.block[..reader.filled.min(FILE_HEADER.len())];
+        if header.len() < FILE_HEADER.len() || header[..6] != FILE_HEADER[..6] {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "not a .wandb transaction log (bad header)",
             ));
         }
-        Ok(LogReader {
-            data,
-            pos: FILE_HEADER.len(),
-            skipped: 0,
-        })
+        Ok(reader)
     }
 
-    /// Chunks dropped for bad checksums or structure.
+    /// Corrupt or out-of-sequence chunks skipped so far.
     #[must_use]
     pub fn skipped(&self) -> usize {
         self.skipped
     }
 
-    /// The next chunk `(type, payload)`, skipping padding; `None` at the end.
-    fn next_chunk(&mut self) -> Option<(u8, Vec<u8>)> {
+    /// Where the next record starts, in bytes from the start of the log (the end of what was
+    /// read when the log ends in a torn record).
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.block_start + self.at as u64
+    }
+
+    /// Reads until `block[..want]` is filled or the source has nothing more now.
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        while self.filled < want {
+            match self.source.read(&mut self.block[self.filled..]) {
+                Ok(0) => break,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves to the next block, once the current one is read to its end.
+    fn next_block(&mut self) -> io::Result<bool> {
+        self.fill(BLOCK_SIZE)?;
+        if self.filled < BLOCK_SIZE {
+            return Ok(false);
+        }
+        self.block_start += BLOCK_SIZE as u64;
+        self.filled = 0;
+        self.at = 0;
+        Ok(true)
+    }
+
+    /// The next whole chunk, or `None` at the end of what is written so far.
+    fn next_chunk(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
         loop {
-            let left = BLOCK_SIZE - self.pos % BLOCK_SIZE;
+            let left = BLOCK_SIZE - self.at;
             if left < CHUNK_HEADER {
-                self.pos += left;
+                if !self.next_block()? {
+                    return Ok(None);
+                }
                 continue;
             }
-            let header = self.data.get(self.pos..self.pos + CHUNK_HEADER)?;
+            self.fill(self.at + CHUNK_HEADER)?;
+            let Some(header) = self.block.get(self.at..self.at + CHUNK_HEADER) else {
+                return Ok(None);
+            };
+            if self.filled < self.at + CHUNK_HEADER {
+                return Ok(None);
+            }
             let crc = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
             let len = usize::from(u16::from_le_bytes([header[4], header[5]]));
             let kind = header[6];
             if kind == 0 && len == 0 && crc == 0 {
-                self.pos += left;
+                // Zero padding (or a preallocated tail): the rest of the block is empty.
+                self.at = BLOCK_SIZE;
                 continue;
             }
-            let start = self.pos + CHUNK_HEADER;
-            let payload = match self.data.get(start..start + len) {
-                Some(p) if len <= left - CHUNK_HEADER => p,
-                _ => {
-                    self.skip_block();
-                    continue;
-                }
-            };
+            let start = self.at + CHUNK_HEADER;
+            if len > left - CHUNK_HEADER {
+                self.skip_block();
+                continue;
+            }
+            self.fill(start + len)?;
+            if self.filled < start + len {
+                return Ok(None);
+            }
+            let payload = &self.block[start..start + len];
             let mut hasher = crc32fast::Hasher::new();
             hasher.update(&[kind]);
             hasher.update(payload);
@@ -205,51 +262,72 @@ impl LogReader {
                 continue;
             }
             let payload = payload.to_vec();
-            self.pos = start + len;
-            return Some((kind, payload));
+            self.at = start + len;
+            return Ok(Some((kind, payload)));
         }
     }
 
     fn skip_block(&mut self) {
         self.skipped += 1;
-        self.pos += BLOCK_SIZE - self.pos % BLOCK_SIZE;
+        self.at = BLOCK_SIZE;
     }
 
-    /// The next record's bytes, reassembled from its chunks.
+    /// The next record's bytes, or `None` at the end of what is written so far.
     pub fn next_payload(&mut self) -> Option<Vec<u8>> {
-        let mut assembling: Option<Vec<u8>> = None;
+        self.try_next_payload().ok().flatten()
+    }
+
+    /// [`LogReader::next_payload`], with the source's I/O errors.
+    ///
+    /// # Errors
+    /// The source's I/O error.
+    pub fn try_next_payload(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
-            let (kind, payload) = self.next_chunk()?;
-            match (kind, assembling.as_mut()) {
-                (FULL, None) => return Some(payload),
-                (FIRST, None) => assembling = Some(payload),
+            let Some((kind, payload)) = self.next_chunk()? else {
+                return Ok(None);
+            };
+            match (kind, self.assembling.as_mut()) {
+                (FULL, None) => return Ok(Some(payload)),
+                (FIRST, None) => self.assembling = Some(payload),
                 (MIDDLE, Some(buf)) => buf.extend_from_slice(&payload),
                 (LAST, Some(buf)) => {
                     buf.extend_from_slice(&payload);
-                    return assembling;
+                    return Ok(self.assembling.take());
                 }
                 // A chunk out of sequence: drop what was being assembled, resync.
                 (FULL | FIRST, Some(_)) => {
                     self.skipped += 1;
+                    self.assembling = None;
                     if kind == FULL {
-                        return Some(payload);
+                        return Ok(Some(payload));
                     }
-                    assembling = Some(payload);
+                    self.assembling = Some(payload);
                 }
                 _ => self.skipped += 1,
             }
         }
     }
+
+    /// The next record, or `None` at the end of what is written so far.
+    ///
+    /// # Errors
+    /// The source's I/O error, or [`io::ErrorKind::InvalidData`] for a record that does not
+    /// decode.
+    pub fn next_record(&mut self) -> io::Result<Option<Record>> {
+        let Some(payload) = self.try_next_payload()? else {
+            return Ok(None);
+        };
+        Record::decode(&payload[..])
+            .map(Some)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
 }
 
-impl Iterator for LogReader {
+impl<R: Read> Iterator for LogReader<R> {
     type Item = io::Result<Record>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let payload = self.next_payload()?;
-        Some(
-            Record::decode(&payload[..]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
-        )
+        self.next_record().transpose()
     }
 }
 
@@ -302,6 +380,42 @@ mod tests {
         let rest: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_payload()).collect();
         assert_eq!(rest.last().unwrap(), b"three");
         assert!(r.skipped() >= 1);
+    }
+
+    #[test]
+    fn a_growing_log_is_followed_record_by_record() {
+        let mut bytes = Vec::new();
+        let mut w = LogWriter::new(&mut bytes).unwrap();
+        let big = vec![5u8; 3 * BLOCK_SIZE];
+        for payload in [&b"one"[..], &big, b"three"] {
+            w.write_payload(payload).unwrap();
+        }
+        // A reader over a file that grows a few bytes at a time sees each record once,
+        // whole, and nothing of a torn one.
+        let shared = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        struct Growing(std::rc::Rc<std::cell::RefCell<Vec<u8>>>, usize);
+        impl Read for Growing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let data = self.0.borrow();
+                let n = buf.len().min(data.len() - self.1);
+                buf[..n].copy_from_slice(&data[self.1..self.1 + n]);
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        shared.borrow_mut().extend_from_slice(&bytes[..7]);
+        let mut r = LogReader::new(Growing(shared.clone(), 0)).unwrap();
+        let mut seen = Vec::new();
+        for end in (7..=bytes.len()).step_by(1009).chain([bytes.len()]) {
+            let have = shared.borrow().len();
+            shared.borrow_mut().extend_from_slice(&bytes[have..end]);
+            while let Some(p) = r.next_payload() {
+                seen.push(p);
+            }
+        }
+        assert_eq!(seen, [b"one".to_vec(), big, b"three".to_vec()]);
+        assert_eq!(r.position(), bytes.len() as u64);
+        assert_eq!(r.skipped(), 0);
     }
 
     #[test]
