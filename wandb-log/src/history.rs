@@ -13,7 +13,6 @@ use crate::metric::MetricDefinition;
 use crate::offline_run::OfflineRun;
 use crate::outbox::{Batch, RowHeader};
 use crate::summary::Summary;
-use crate::uploader::Uploader;
 
 /// Rows, names, definitions and the summary as the writer knows them.
 #[derive(Debug)]
@@ -54,11 +53,6 @@ impl HistoryWriter {
     /// History rows written so far.
     pub(crate) fn written(&self) -> u64 {
         self.written
-    }
-
-    /// Every metric definition, in call order.
-    pub(crate) fn definitions(&self) -> &[MetricDefinition] {
-        &self.defs
     }
 
     /// Takes the batch's new key names and definitions; returns the new definitions.
@@ -105,13 +99,8 @@ impl HistoryWriter {
             .collect();
     }
 
-    /// Writes the batch's rows to the log (and the uploader), updating the summary.
-    pub(crate) fn write(
-        &mut self,
-        batch: &mut Batch,
-        log: &mut OfflineRun,
-        mut upload: Option<&mut Uploader>,
-    ) -> io::Result<()> {
+    /// Writes the batch's rows to the log, updating the summary.
+    pub(crate) fn write(&mut self, batch: &mut Batch, log: &mut OfflineRun) -> io::Result<()> {
         let mut cells = batch.cells.drain(..);
         let mut result = Ok(());
         for header in &batch.rows {
@@ -124,11 +113,6 @@ impl HistoryWriter {
                 break;
             }
             self.written += 1;
-            if let Some(up) = upload.as_deref_mut() {
-                let mut line = String::with_capacity(self.bytes.len());
-                self.encoder.line(&mut line);
-                up.push_line(line);
-            }
             for (id, value) in self.row.drain(..) {
                 self.summary.observe(id, value);
             }

@@ -48,6 +48,7 @@ mod step;
 mod summary;
 mod sync;
 mod transaction_log;
+mod upload_source;
 mod uploader;
 mod writer;
 

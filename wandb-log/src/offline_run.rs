@@ -60,6 +60,7 @@ pub struct RunInfo {
 #[derive(Debug)]
 pub struct OfflineRun {
     dir: PathBuf,
+    log_path: PathBuf,
     log: LogWriter<BufWriter<File>>,
 }
 
@@ -98,12 +99,14 @@ impl OfflineRun {
             n += 1;
         }
         fs::create_dir_all(dir.join("files"))?;
+        let log_path = dir.join(format!("run-{}.wandb", info.run_id));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(dir.join(format!("run-{}.wandb", info.run_id)))?;
+            .open(&log_path)?;
         let mut run = OfflineRun {
             dir,
+            log_path,
             log: LogWriter::new(BufWriter::with_capacity(256 * 1024, file))?,
         };
         run.record(RecordType::Run(run_record(info, start_unix_secs)))?;
@@ -116,6 +119,12 @@ impl OfflineRun {
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The run's `.wandb` log file.
+    #[must_use]
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
     }
 
     /// Appends an encoded record (the writer encodes history rows itself).

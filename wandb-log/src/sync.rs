@@ -1,23 +1,19 @@
 //! Uploading a run directory's `.wandb` log to W&B, as `wandb sync` does, with the same
-//! uploader as live runs (exactly once by offset, retries, bounded by a deadline).
+//! uploader as live runs: it asks the server where the run's history stands, sends the rest
+//! of the log as a stream (bounded memory at any size), exactly once by offset, and marks
+//! the log synced (`run-<id>.wandb.synced`, as the official client does) so that both tools
+//! skip it next time.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use indexmap::IndexMap;
-use wandb_api::{RetryPolicy, parse_extended_json, to_extended_json};
-use wandb_sweep::Value;
+use wandb_api::{Offsets, RetryPolicy};
 
 use crate::error::Error;
-use crate::history_record::RowEncoder;
-use crate::metric::{MetricDefinition, config_metrics};
-use crate::offline_run::console_line;
-use crate::proto::output_raw_record::OutputType;
-use crate::proto::record::RecordType;
-use crate::proto::{HistoryRecord, Record, RunRecord};
-use crate::transaction_log::LogReader;
+use crate::proto::RunRecord;
+use crate::upload_source::UploadSource;
 use crate::uploader::{REQUEST_RETRY, Uploader, upsert_of};
 
 /// What a sync sent.
@@ -31,6 +27,10 @@ pub struct SyncReport {
     pub rows_uploaded: u64,
     /// The exit code sent (1 when the log has no exit record, as `wandb sync` does).
     pub exit_code: i32,
+    /// History rows the server held already (a sync that was cut short, or a second one).
+    pub rows_on_server: u64,
+    /// The log was marked synced: nothing was sent (see [`SyncOptions::include_synced`]).
+    pub already_synced: bool,
 }
 
 /// How to sync.
@@ -42,8 +42,10 @@ pub struct SyncOptions {
     pub project: Option<String>,
     /// The retry policy of each request.
     pub retry: RetryPolicy,
-    /// How long the whole upload may take.
+    /// How long the whole upload may take (default: a week, as W&B's file stream retries).
     pub timeout: Duration,
+    /// Sync a log marked synced again (the server's rows are still not sent twice).
+    pub include_synced: bool,
 }
 
 impl Default for SyncOptions {
@@ -52,22 +54,10 @@ impl Default for SyncOptions {
             entity: None,
             project: None,
             retry: REQUEST_RETRY,
-            timeout: Duration::from_secs(600),
+            timeout: Duration::from_secs(7 * 24 * 3600),
+            include_synced: false,
         }
     }
-}
-
-/// The parts of a log that a sync sends.
-#[derive(Debug, Default)]
-struct Contents {
-    run: Option<RunRecord>,
-    history: Vec<String>,
-    summary: IndexMap<String, Value>,
-    output: Vec<String>,
-    metrics: Vec<MetricDefinition>,
-    exit_code: Option<i32>,
-    /// Reused to turn each history record into a line.
-    encoder: RowEncoder,
 }
 
 /// Uploads the run in `dir` (a `wandb/offline-run-…` or `run-…` directory, or its `.wandb`
@@ -89,15 +79,36 @@ pub fn sync(
     api: wandb_api::Settings,
     options: &SyncOptions,
 ) -> Result<SyncReport, Error> {
-    let contents = read(&log_file(dir)?)?;
-    let run = contents
-        .run
-        .clone()
+    let file = log_file(dir)?;
+    let mut source = UploadSource::open(&file, true)?;
+    let run = source
+        .read_run()?
+        .cloned()
         .ok_or_else(|| Error::Sync(format!("{} has no run record", dir.display())))?;
+    let marker = synced_marker(&file);
+    if marker.exists() && !options.include_synced {
+        return Ok(SyncReport {
+            run_id: run.run_id,
+            rows: 0,
+            rows_uploaded: 0,
+            exit_code: 0,
+            rows_on_server: 0,
+            already_synced: true,
+        });
+    }
     let options = options.clone();
-    std::thread::spawn(move || upload(contents, &run, api, &options))
+    let report = std::thread::spawn(move || upload(source, &run, api, &options))
         .join()
-        .map_err(|_| Error::Sync("the upload stopped unexpectedly".into()))?
+        .map_err(|_| Error::Sync("the upload stopped unexpectedly".into()))??;
+    std::fs::write(&marker, b"")?;
+    Ok(report)
+}
+
+/// `run-<id>.wandb.synced`, beside the log: the official client's mark of a synced log.
+fn synced_marker(log: &Path) -> PathBuf {
+    let mut name = log.file_name().unwrap_or_default().to_os_string();
+    name.push(".synced");
+    log.with_file_name(name)
 }
 
 /// The `.wandb` file of a run directory (or the file itself).
@@ -117,95 +128,8 @@ fn log_file(dir: &Path) -> Result<PathBuf, Error> {
         })
 }
 
-fn read(file: &Path) -> Result<Contents, Error> {
-    let mut contents = Contents::default();
-    for record in LogReader::new(std::fs::File::open(file)?)? {
-        let Record {
-            record_type: Some(r),
-            ..
-        } = record?
-        else {
-            continue;
-        };
-        contents.add(r);
-    }
-    Ok(contents)
-}
-
-impl Contents {
-    fn add(&mut self, record: RecordType) {
-        match record {
-            RecordType::Run(r) if self.run.is_none() => self.run = Some(r),
-            RecordType::History(h) => self.history.push(line(&mut self.encoder, &h)),
-            RecordType::Summary(s) => {
-                for item in s.update {
-                    let value = parse_extended_json(&item.value_json).unwrap_or_default();
-                    insert_nested(&mut self.summary, &item.key, &item.nested_key, value);
-                }
-            }
-            RecordType::OutputRaw(o) => {
-                let stderr = o.output_type == i32::from(OutputType::Stderr);
-                let ts = o
-                    .timestamp
-                    .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9);
-                for text in o.line.lines() {
-                    self.output.push(console_line(stderr, text, ts));
-                }
-            }
-            RecordType::Metric(m) => self.metrics.extend(MetricDefinition::from_record(&m)),
-            RecordType::Exit(e) => self.exit_code = Some(e.exit_code),
-            _ => {}
-        }
-    }
-}
-
-/// A history record as one file-stream line (`_step` added from the step when missing).
-fn line(row: &mut RowEncoder, h: &HistoryRecord) -> String {
-    row.clear();
-    let has_step = h.item.iter().any(|i| i.key == "_step");
-    if let (false, Some(step)) = (has_step, &h.step) {
-        row.push("_step", |o| {
-            o.push_str(itoa::Buffer::new().format(step.num));
-        });
-    }
-    for item in &h.item {
-        let key = if item.key.is_empty() {
-            std::borrow::Cow::Owned(item.nested_key.join("."))
-        } else {
-            std::borrow::Cow::Borrowed(item.key.as_str())
-        };
-        row.push(&key, |o| o.push_str(&item.value_json));
-    }
-    let mut out = String::new();
-    row.line(&mut out);
-    out
-}
-
-fn insert_nested(map: &mut IndexMap<String, Value>, key: &str, nested: &[String], value: Value) {
-    let path: Vec<&str> = if key.is_empty() {
-        nested.iter().map(String::as_str).collect()
-    } else {
-        vec![key]
-    };
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut at = map;
-    for p in parents {
-        let entry = at
-            .entry((*p).to_owned())
-            .or_insert_with(|| Value::Map(IndexMap::new()));
-        if !matches!(entry, Value::Map(_)) {
-            *entry = Value::Map(IndexMap::new());
-        }
-        let Value::Map(m) = entry else { return };
-        at = m;
-    }
-    at.insert((*last).to_owned(), value);
-}
-
 fn upload(
-    contents: Contents,
+    mut source: UploadSource,
     run: &RunRecord,
     mut api: wandb_api::Settings,
     options: &SyncOptions,
@@ -222,34 +146,48 @@ fn upload(
     api.project = pick(&options.project, &upsert.project, &api.project);
     upsert.entity.clone_from(&api.entity);
     upsert.project.clone_from(&api.project);
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut up = Uploader::new(api, upsert, stop, options.retry).map_err(Error::Configuration)?;
-    if !contents.metrics.is_empty() {
-        up.set_metrics(config_metrics(&contents.metrics));
-    }
-    let rows = contents.history.len() as u64;
-    for l in contents.history {
-        up.push_line(l);
-    }
-    for l in contents.output {
-        up.push_output(l);
-    }
-    let exit_code = contents.exit_code.unwrap_or(1);
-    let summary = to_extended_json(&Value::Map(contents.summary));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let up =
+        Uploader::new(api.clone(), upsert, stop, options.retry).map_err(Error::Configuration)?;
+    // Where the server stands: the lines it holds are not sent again.
+    let held = rt
+        .block_on(up.client().resume_status(
+            api.entity.as_deref(),
+            api.project.as_deref(),
+            &run.run_id,
+        ))
+        .or_else(|e| match e {
+            // No such project (or run) yet: the server holds nothing of it.
+            wandb_api::Error::NotFound { .. } => Ok(None),
+            e => Err(Error::Sync(format!(
+                "cannot ask W&B where run `{}` stands: {e}",
+                run.run_id
+            ))),
+        })?;
+    let stored = held.map_or_else(Offsets::default, |s| Offsets {
+        history: s.history_line_count,
+        events: s.events_line_count,
+        output: s.log_line_count,
+    });
+    source.skip(stored.history, stored.output);
+    let mut up = up.with_stored(stored).with_source(source);
     let deadline = Instant::now() + options.timeout;
-    if let Some(e) = rt.block_on(up.finish(summary, exit_code, deadline)) {
+    if let Some(e) = rt.block_on(up.finish(deadline)) {
         return Err(Error::Sync(format!(
             "the upload of run `{}` did not finish: {e}",
             run.run_id
         )));
     }
+    let source = up.source();
     Ok(SyncReport {
         run_id: run.run_id.clone(),
-        rows,
+        rows: source.map_or(0, |s| s.rows),
         rows_uploaded: up.uploaded,
-        exit_code,
+        exit_code: source.and_then(UploadSource::exit_code).unwrap_or(1),
+        rows_on_server: stored.history,
+        already_synced: false,
     })
 }

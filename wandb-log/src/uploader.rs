@@ -1,9 +1,17 @@
-//! The upload of an online run, driven by the writer thread's runtime: the run is created
-//! (upsertBucket) and rows stream out (file stream) while the writer keeps writing the
-//! local log. One request is in flight at a time; rows that arrive meanwhile join the next
-//! one, so requests grow with time, not with rows. A failed request is retried later with
-//! the rows that joined it, at the same offsets; while the run is running it never gives up.
+//! The upload of a run, driven by a current-thread runtime (the writer thread's for live
+//! runs, its own for `sync`): the run is created (`upsertBucket`), then requests of the file
+//! stream carry what the run's `.wandb` log holds ([`UploadSource`]), from the lines the
+//! server holds on.
+//!
+//! One request is in flight at a time. Requests are bounded by bytes as W&B bounds them
+//! (10 MiB); while a backlog is waiting the next request leaves as soon as the previous one
+//! is answered, otherwise at most once a second, and a heartbeat keeps an idle stream alive.
+//! Errors come in three classes: transient ones (5xx, 429, timeouts, lost connections) are
+//! retried with capped backoff for as long as the uploader lives; a request too large for
+//! the server (413) is split; permanent ones (400, 401, 403, 404, 409, 422) stop the upload
+//! with an error that says what to do, and the log keeps everything for `wandb sync`.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
+use crate::metric::config_metrics;
 use crate::proto::RunRecord;
+use crate::upload_source::{Batch, MAX_REQUEST_BYTES, UploadSource};
 use wandb_api::{
     Chunk, Client, Error as ApiError, FileStream, Offsets, RetryPolicy, RunUpsert, StreamResponse,
     UpsertedRun, parse_extended_json,
@@ -23,26 +33,20 @@ pub(crate) const REQUEST_RETRY: RetryPolicy = RetryPolicy {
     max_retries: 4,
     min_wait: Duration::from_millis(500),
     max_wait: Duration::from_secs(4),
-    timeout: Duration::from_secs(10),
+    timeout: Duration::from_secs(180),
 };
-/// The shortest time between two requests while the run is running.
+/// The shortest time between two requests that are not full, while the run is running.
 const INTERVAL: Duration = Duration::from_secs(1);
 /// A request with nothing new keeps the stream alive (and hears stop requests).
 const HEARTBEAT: Duration = Duration::from_secs(30);
 /// The longest wait between attempts after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// History lines in one request.
-const MAX_LINES: usize = 10_000;
-/// Lines kept for a server that does not answer (about 40 MB of 10-metric rows); past this
-/// the stream is given up, so memory stays bounded (everything stays in the local log for
-/// `wandb sync`).
-const MAX_WAITING: usize = 200_000;
 
 type Flight = Pin<Box<dyn Future<Output = Event> + Send>>;
 
 /// A finished request.
 pub(crate) enum Event {
-    /// The run was created (no stream yet) or its config updated.
+    /// The run was created or its config updated.
     Upserted(Result<UpsertedRun, ApiError>),
     Sent(Box<FileStream>, Chunk, Result<StreamResponse, ApiError>),
 }
@@ -58,26 +62,59 @@ enum StreamState {
     InFlight,
 }
 
-/// The state of an online run's upload.
+/// How a failed request is handled.
+#[derive(Debug, PartialEq, Eq)]
+enum ErrorClass {
+    /// Tried again later, for as long as the uploader lives.
+    Transient,
+    /// HTTP 413: the request is split in two.
+    TooLarge,
+    /// The upload stops; the log keeps everything.
+    Permanent,
+}
+
+fn classify(e: &ApiError) -> ErrorClass {
+    match e {
+        ApiError::Http { status: 413, .. } => ErrorClass::TooLarge,
+        ApiError::Http {
+            status: 400 | 401 | 403 | 404 | 409 | 410 | 422,
+            ..
+        }
+        | ApiError::Unauthorized
+        | ApiError::NotFound { .. }
+        | ApiError::GraphQl { .. }
+        | ApiError::Configuration(_) => ErrorClass::Permanent,
+        _ => ErrorClass::Transient,
+    }
+}
+
+/// The state of a run's upload.
 pub(crate) struct Uploader {
     client: Client,
     upsert: RunUpsert,
     stream: StreamState,
     /// The metric definitions changed: the config must be sent again.
     config_changed: bool,
-    waiting: Vec<String>,
-    output: Vec<String>,
-    summary: Option<String>,
-    exit_code: Option<i32>,
+    source: Option<UploadSource>,
+    /// Requests built and not yet accepted, oldest first (a failed one goes back in front).
+    ready: VecDeque<Chunk>,
+    /// The request being put together from the log.
+    batch: Batch,
+    /// The largest request, halved after each 413.
+    max_bytes: usize,
     flight: Option<Flight>,
     last_sent: Option<Instant>,
     retry_at: Option<Instant>,
     failures: u32,
+    /// The last error (transient ones are cleared by a success).
     error: Option<String>,
-    given_up: bool,
+    /// A permanent error stopped the upload.
+    stopped_by: Option<String>,
+    /// The exit code was accepted: the upload is complete.
+    complete: bool,
     stop: Arc<AtomicBool>,
     retry: RetryPolicy,
-    /// Lines already stored (a resumed run continues after them).
+    /// Lines the server stored before this log began (a resumed run continues after them).
     stored: Offsets,
     /// History rows the server accepted.
     pub(crate) uploaded: u64,
@@ -88,7 +125,7 @@ pub(crate) struct Uploader {
 impl std::fmt::Debug for Uploader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Uploader")
-            .field("waiting", &self.waiting.len())
+            .field("uploaded", &self.uploaded)
             .field("failures", &self.failures)
             .finish_non_exhaustive()
     }
@@ -111,16 +148,17 @@ impl Uploader {
             upsert,
             stream: StreamState::NotCreated,
             config_changed: false,
-            waiting: Vec::new(),
-            output: Vec::new(),
-            summary: None,
-            exit_code: None,
+            source: None,
+            ready: VecDeque::new(),
+            batch: Batch::default(),
+            max_bytes: MAX_REQUEST_BYTES,
             flight: None,
             last_sent: None,
             retry_at: None,
             failures: 0,
             error: None,
-            given_up: false,
+            stopped_by: None,
+            complete: false,
             stop,
             retry,
             stored: Offsets::default(),
@@ -135,31 +173,20 @@ impl Uploader {
         self
     }
 
-    /// A history line to send.
-    pub(crate) fn push_line(&mut self, line: String) {
-        if self.given_up {
-            return;
-        }
-        self.waiting.push(line);
-        if self.waiting.len() > MAX_WAITING {
-            self.give_up(format!(
-                "the server fell {MAX_WAITING} rows behind, so the upload stopped"
-            ));
-        }
+    /// Reads what to send from `source`.
+    pub(crate) fn with_source(mut self, source: UploadSource) -> Self {
+        self.source = Some(source);
+        self
     }
 
-    /// A console line to send.
-    pub(crate) fn push_output(&mut self, line: String) {
-        self.output.push(line);
+    /// The client (for questions such as `resume_status` before the upload starts).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
-    /// New metric definitions: config `_wandb.m` is sent again.
-    pub(crate) fn set_metrics(&mut self, metrics: Json) {
-        let config = self.upsert.config.get_or_insert_with(Map::new);
-        let mut wandb = Map::new();
-        wandb.insert("m".into(), metrics);
-        config.insert("_wandb".into(), Json::Object(wandb));
-        self.config_changed = true;
+    /// The source, once the upload is over.
+    pub(crate) fn source(&self) -> Option<&UploadSource> {
+        self.source.as_ref()
     }
 
     /// Takes the request in flight (the writer polls it next to its messages).
@@ -174,30 +201,72 @@ impl Uploader {
 
     /// Starts the next request if one is due and none is in flight.
     pub(crate) fn start_due(&mut self, now: Instant, finishing: bool) {
-        if self.flight.is_some() || self.given_up || self.retry_at.is_some_and(|t| now < t) {
+        if self.flight.is_some()
+            || self.stopped_by.is_some()
+            || self.complete
+            || self.retry_at.is_some_and(|t| now < t)
+        {
+            return;
+        }
+        // The log first: definitions read with the rows go to the config before the rows.
+        let full = self.read_log();
+        self.read_metrics();
+        if matches!(self.stream, StreamState::NotCreated) || self.config_changed {
+            self.flight = Some(self.upsert());
             return;
         }
         let idle = self.last_sent.map_or(Duration::MAX, |t| now - t);
-        if matches!(self.stream, StreamState::NotCreated) || self.config_changed {
-            self.flight = Some(self.upsert());
+        let news = !self.ready.is_empty() || !self.batch.is_empty();
+        let due = full
+            || !self.ready.is_empty()
+            || (news && (finishing || idle >= INTERVAL))
+            || idle >= HEARTBEAT;
+        if !due {
             return;
         }
         let StreamState::Ready(stream) = std::mem::replace(&mut self.stream, StreamState::InFlight)
         else {
             return;
         };
-        let has_news = !self.waiting.is_empty() || !self.output.is_empty();
-        let due = if finishing {
-            has_news || self.exit_code.is_some()
-        } else {
-            (has_news && idle >= INTERVAL) || idle >= HEARTBEAT
+        let chunk = match self.ready.pop_front() {
+            Some(chunk) => chunk,
+            None => std::mem::take(&mut self.batch).chunk,
         };
-        if !due {
-            self.stream = StreamState::Ready(stream);
-            return;
-        }
-        self.flight = Some(self.send(stream, finishing));
+        self.flight = Some(send(stream, chunk));
         self.last_sent = Some(now);
+    }
+
+    /// New metric definitions in the log: config `_wandb.m` is sent again.
+    fn read_metrics(&mut self) {
+        let Some(defs) = self.source.as_mut().and_then(UploadSource::changed_metrics) else {
+            return;
+        };
+        let metrics = config_metrics(defs);
+        let config = self.upsert.config.get_or_insert_with(Map::new);
+        let mut wandb = Map::new();
+        wandb.insert("m".into(), metrics);
+        config.insert("_wandb".into(), Json::Object(wandb));
+        self.config_changed = true;
+    }
+
+    /// Reads the log into the batch; a full batch joins the ready requests. Returns whether
+    /// more is waiting in the log.
+    fn read_log(&mut self) -> bool {
+        let Some(source) = &mut self.source else {
+            return false;
+        };
+        if !self.ready.is_empty() {
+            return false;
+        }
+        match source.fill(&mut self.batch, self.max_bytes) {
+            Ok(full) => full,
+            Err(e) => {
+                self.stop_upload(format!(
+                    "cannot read the run's log ({e}); the log may be damaged"
+                ));
+                false
+            }
+        }
     }
 
     /// Creates the run, or sends its changed config.
@@ -205,23 +274,6 @@ impl Uploader {
         let (client, upsert) = (self.client.clone(), self.upsert.clone());
         self.config_changed = false;
         Box::pin(async move { Event::Upserted(client.upsert_run(&upsert).await) })
-    }
-
-    fn send(&mut self, mut stream: FileStream, finishing: bool) -> Flight {
-        let rest = self.waiting.split_off(self.waiting.len().min(MAX_LINES));
-        let history = std::mem::replace(&mut self.waiting, rest);
-        let last = finishing && self.waiting.is_empty();
-        let chunk = Chunk {
-            history,
-            output: std::mem::take(&mut self.output),
-            summary: if last { self.summary.clone() } else { None },
-            exit_code: if last { self.exit_code } else { None },
-            ..Chunk::default()
-        };
-        Box::pin(async move {
-            let result = stream.send(&chunk).await;
-            Event::Sent(Box::new(stream), chunk, result)
-        })
     }
 
     /// Failed attempts tried again: inside requests, and whole requests later.
@@ -233,17 +285,13 @@ impl Uploader {
     pub(crate) fn on_event(&mut self, event: Event, now: Instant) {
         match event {
             Event::Upserted(Ok(run)) if matches!(self.stream, StreamState::NotCreated) => {
-                let offsets = Offsets {
-                    history: run.history_line_count.max(self.stored.history),
-                    ..self.stored
-                };
                 self.upsert.storage_id = Some(run.storage_id.clone());
                 let stream = FileStream::new(
                     self.client.clone(),
                     &run.entity,
                     &run.project,
                     &run.run_id,
-                    offsets,
+                    self.stored,
                 );
                 self.stream = StreamState::Ready(stream.with_retry(self.retry));
                 self.succeeded();
@@ -251,7 +299,7 @@ impl Uploader {
             Event::Upserted(Ok(_)) => self.succeeded(),
             Event::Upserted(Err(e)) => {
                 self.config_changed = true;
-                self.failed(&e, now);
+                self.failed(&e, None, now);
             }
             Event::Sent(stream, chunk, result) => {
                 self.stream = StreamState::Ready(*stream);
@@ -261,29 +309,13 @@ impl Uploader {
                         if response.stopped {
                             self.stop.store(true, Ordering::Relaxed);
                         }
-                        if chunk.exit_code.is_some() {
-                            self.exit_code = None;
-                            self.summary = None;
-                        }
+                        self.complete = chunk.exit_code.is_some();
                         self.succeeded();
                     }
-                    Err(e) => {
-                        self.requeue(chunk);
-                        self.failed(&e, now);
-                    }
+                    Err(e) => self.failed(&e, Some(chunk), now),
                 }
             }
         }
-    }
-
-    /// Puts a failed request's lines back in front, to be sent again at the same offsets.
-    fn requeue(&mut self, chunk: Chunk) {
-        let mut history = chunk.history;
-        history.append(&mut self.waiting);
-        self.waiting = history;
-        let mut output = chunk.output;
-        output.append(&mut self.output);
-        self.output = output;
     }
 
     fn succeeded(&mut self) {
@@ -292,7 +324,33 @@ impl Uploader {
         self.error = None;
     }
 
-    fn failed(&mut self, e: &ApiError, now: Instant) {
+    /// A failed request: tried again later (the same lines at the same offsets), split
+    /// (413), or the end of the upload (permanent errors).
+    fn failed(&mut self, e: &ApiError, chunk: Option<Chunk>, now: Instant) {
+        match classify(e) {
+            ErrorClass::Permanent => {
+                self.stop_upload(format!("W&B refused the upload: {e}"));
+                return;
+            }
+            ErrorClass::TooLarge => match chunk.and_then(split) {
+                Some((first, second)) => {
+                    self.max_bytes = (self.max_bytes / 2).max(1);
+                    self.ready.push_front(second);
+                    self.ready.push_front(first);
+                    return;
+                }
+                None => {
+                    self.stop_upload(format!(
+                        "W&B refused a request as too large even with one row in it: {e}"
+                    ));
+                    return;
+                }
+            },
+            ErrorClass::Transient => {}
+        }
+        if let Some(chunk) = chunk {
+            self.ready.push_front(chunk);
+        }
         tracing::warn!(error = %e, "upload failed; retrying later (the local log has every row)");
         self.failures += 1;
         self.requeued += 1;
@@ -305,33 +363,33 @@ impl Uploader {
         self.error = Some(e.to_string());
     }
 
-    fn give_up(&mut self, why: String) {
-        tracing::warn!(reason = %why, "giving up the upload; the local log has every row");
-        self.given_up = true;
-        self.waiting = Vec::new();
-        self.error = Some(why);
+    fn stop_upload(&mut self, why: String) {
+        tracing::error!(reason = %why, "the upload stopped; the local log has every row: upload it later with `wandb sync`");
+        self.stopped_by = Some(why);
     }
 
-    /// Sends everything left, then the summary and exit code, until `deadline`. Returns
-    /// why the upload is incomplete, if it is.
-    pub(crate) async fn finish(
-        &mut self,
-        summary: String,
-        exit_code: i32,
-        deadline: Instant,
-    ) -> Option<String> {
-        self.summary = Some(summary);
-        self.exit_code = Some(exit_code);
+    /// Sends what the log holds up to its exit record, until `deadline`. Returns why the
+    /// upload is incomplete, if it is.
+    pub(crate) async fn finish(&mut self, deadline: Instant) -> Option<String> {
         // Failures before finish must not delay the last attempt.
         self.retry_at = self.retry_at.map(|t| t.min(Instant::now()));
-        while !self.given_up && (self.exit_code.is_some() || self.flight.is_some()) {
+        while !self.complete && self.stopped_by.is_none() {
             let now = Instant::now();
             if now >= deadline {
-                let why = self.error.as_deref().unwrap_or("the server did not answer");
+                let why = self
+                    .error
+                    .as_deref()
+                    .unwrap_or("the server did not answer in time");
                 return Some(format!("the upload did not finish in time ({why})"));
             }
             self.start_due(now, true);
             let Some(flight) = self.flight.take() else {
+                if !self.source.as_ref().is_some_and(UploadSource::ended) && self.retry_at.is_none()
+                {
+                    // The log's end is not written yet (nothing else is waited for here).
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
                 let wake = self.retry_at.unwrap_or(now).min(deadline);
                 tokio::time::sleep_until(wake.into()).await;
                 continue;
@@ -341,8 +399,34 @@ impl Uploader {
                 Err(_) => continue,
             }
         }
-        self.error.take().filter(|_| self.given_up)
+        self.stopped_by.clone()
     }
+}
+
+fn send(mut stream: FileStream, chunk: Chunk) -> Flight {
+    Box::pin(async move {
+        let result = stream.send(&chunk).await;
+        Event::Sent(Box::new(stream), chunk, result)
+    })
+}
+
+/// A request in two halves (the summary and exit code go with the second); `None` for a
+/// request of one line or less.
+fn split(mut chunk: Chunk) -> Option<(Chunk, Chunk)> {
+    let lines = chunk.history.len() + chunk.output.len();
+    if lines <= 1 {
+        return None;
+    }
+    let history = chunk.history.split_off(chunk.history.len() / 2);
+    let output = chunk.output.split_off(chunk.output.len() / 2);
+    let second = Chunk {
+        history,
+        output,
+        summary: chunk.summary.take(),
+        exit_code: chunk.exit_code.take(),
+        ..Chunk::default()
+    };
+    Some((chunk, second))
 }
 
 /// The `upsertBucket` that creates the run a `.wandb` run record describes.
@@ -388,22 +472,6 @@ mod tests {
     }
 
     #[test]
-    fn a_server_too_far_behind_is_given_up_and_memory_freed() {
-        let mut up = uploader();
-        for i in 0..=MAX_WAITING {
-            up.push_line(format!("{{\"_step\":{i}}}"));
-        }
-        assert!(up.given_up && up.waiting.is_empty());
-        assert!(
-            up.error
-                .as_deref()
-                .is_some_and(|e| e.contains("rows behind"))
-        );
-        up.push_line("{}".into());
-        assert!(up.waiting.is_empty(), "nothing is kept after giving up");
-    }
-
-    #[test]
     fn the_run_is_created_first_and_a_failed_request_waits_for_its_retry() {
         let mut up = uploader();
         let now = Instant::now();
@@ -415,5 +483,49 @@ mod tests {
         up.retry_at = Some(now + Duration::from_secs(5));
         up.start_due(now, false);
         assert!(up.flight.is_none(), "no request before a retry is due");
+    }
+
+    #[test]
+    fn errors_fall_in_three_classes() {
+        let http = |status| ApiError::Http {
+            status,
+            body: String::new(),
+        };
+        for status in [400, 401, 403, 404, 409, 422] {
+            assert_eq!(classify(&http(status)), ErrorClass::Permanent, "{status}");
+        }
+        assert_eq!(classify(&http(413)), ErrorClass::TooLarge);
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert_eq!(classify(&http(status)), ErrorClass::Transient, "{status}");
+        }
+        assert_eq!(
+            classify(&ApiError::Timeout(Duration::from_secs(1))),
+            ErrorClass::Transient
+        );
+        assert_eq!(classify(&ApiError::Unauthorized), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn a_split_keeps_every_line_once_and_the_end_last() {
+        let chunk = Chunk {
+            history: (0..5).map(|i| format!("{{\"_step\":{i}}}")).collect(),
+            output: vec!["a".into(), "b".into()],
+            summary: Some("{}".into()),
+            exit_code: Some(0),
+            ..Chunk::default()
+        };
+        let (a, b) = split(chunk.clone()).expect("splits");
+        assert_eq!(
+            [a.history.clone(), b.history.clone()].concat(),
+            chunk.history
+        );
+        assert_eq!([a.output.clone(), b.output.clone()].concat(), chunk.output);
+        assert_eq!((a.exit_code, a.summary), (None, None));
+        assert_eq!((b.exit_code, b.summary.as_deref()), (Some(0), Some("{}")));
+        let one = Chunk {
+            history: vec!["{}".into()],
+            ..Chunk::default()
+        };
+        assert!(split(one).is_none());
     }
 }

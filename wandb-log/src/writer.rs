@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use wandb_api::{RetryPolicy, to_extended_json};
+use wandb_api::RetryPolicy;
 use wandb_sweep::Value;
 
 use crate::error::Error;
 use crate::history::HistoryWriter;
-use crate::metric::config_metrics;
-use crate::offline_run::{OfflineRun, RunInfo, console_line, run_record, unix_now};
+use crate::offline_run::{OfflineRun, RunInfo, run_record, unix_now};
 use crate::outbox::{Batch, Outbox};
 use crate::settings::{Mode, RunSettings};
+use crate::upload_source::UploadSource;
 use crate::uploader::{Event, Uploader, upsert_of};
 
 /// How often the writer looks at the outbox when no batch fills up.
@@ -124,7 +124,8 @@ pub(crate) fn spawn(
                 stored.output = state.log_line_count;
             }
             let up = Uploader::new(o.api, upsert, stop, o.retry).map_err(Error::Configuration)?;
-            Some(up.with_stored(stored))
+            let source = UploadSource::open(log.log_path(), false)?;
+            Some(up.with_stored(stored).with_source(source))
         }
         None => None,
     };
@@ -235,23 +236,21 @@ impl Writer {
         for def in &defined {
             self.keep(|w| w.log.metric(def.record()));
         }
-        if !defined.is_empty()
-            && let Some(up) = &mut self.upload
-        {
-            up.set_metrics(config_metrics(self.history.definitions()));
-        }
         let Writer {
             log,
             history,
             failed,
-            upload,
             spare,
             ..
         } = self;
-        if let Err(e) = history.write(spare, log, upload.as_mut())
+        if let Err(e) = history.write(spare, log)
             && failed.is_none()
         {
             *failed = Some(e);
+        }
+        if self.upload.is_some() {
+            // The upload reads the log: what is written goes to the file now.
+            self.keep(|w| w.log.flush());
         }
     }
 
@@ -288,23 +287,18 @@ impl Writer {
         let now = unix_now();
         if let Some(message) = &f.error {
             self.keep(|w| w.log.output(true, message, now));
-            if let Some(up) = &mut self.upload {
-                up.push_output(console_line(true, message, now));
-            }
         }
         let mut summary = self.history.summary();
         summary.extend(f.summary);
         let summary = Value::Map(summary);
         self.keep(|w| w.log.summary(&summary));
         self.keep(|w| w.log.exit(f.exit_code, f.runtime));
+        self.keep(|w| w.log.flush());
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
         let upload_error = match &mut self.upload {
-            Some(up) => {
-                up.finish(to_extended_json(&summary), f.exit_code, f.deadline)
-                    .await
-            }
+            Some(up) => up.finish(f.deadline).await,
             None => None,
         };
         Ok(Finished {

@@ -15,6 +15,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 async fn server() -> MockServer {
     let server = MockServer::start().await;
     common::mount_upsert(&server, "team", "proj", "sync0001").await;
+    common::mount_resume_status(&server, Value::Null).await;
     common::mount_file_stream(&server, json!({})).await;
     server
 }

@@ -2,6 +2,8 @@
 //! scratch directories.
 #![allow(dead_code, reason = "each test file uses part of it")]
 
+pub(crate) mod mock_wandb;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +52,24 @@ pub(crate) async fn mount_upsert(server: &MockServer, entity: &str, project: &st
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({ "data": { "upsertBucket": { "inserted": true, "bucket": bucket } } }),
         ))
+        .mount(server)
+        .await;
+}
+
+/// Answers `RunResumeStatus` as W&B does: `bucket` is null for a run it does not have (the
+/// captured reply of the official client's resume), else the stored run.
+pub(crate) async fn mount_resume_status(server: &MockServer, bucket: Value) {
+    Mock::given(method("POST"))
+        .and(body_partial_json(
+            json!({ "operationName": "RunResumeStatus" }),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "data": { "model": {
+            "id": "UHJvamVjdDox", "name": "proj",
+            "entity": { "id": "RW50aXR5OjE=", "name": "mock-entity" },
+            "bucket": bucket,
+        } } })),
+        )
         .mount(server)
         .await;
 }
