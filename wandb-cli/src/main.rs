@@ -72,6 +72,10 @@ enum Command {
         /// The project to upload to (else the log's, else WANDB_PROJECT).
         #[arg(long)]
         project: Option<String>,
+        /// Sync runs marked synced again (run-<id>.wandb.synced); the rows the server holds
+        /// are still not sent twice.
+        #[arg(long)]
+        include_synced: bool,
     },
 }
 
@@ -111,7 +115,8 @@ fn main() -> ExitCode {
             dirs,
             entity,
             project,
-        } => sync::sync(&dirs, entity, project),
+            include_synced,
+        } => sync::sync(&dirs, entity, project, include_synced),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

@@ -7,7 +7,12 @@ use crate::{Outcome, output};
 
 /// Uploads each directory; `entity` and `project` override the logs' (which override
 /// `WANDB_ENTITY` and `WANDB_PROJECT`).
-pub(crate) fn sync(dirs: &[PathBuf], entity: Option<String>, project: Option<String>) -> Outcome {
+pub(crate) fn sync(
+    dirs: &[PathBuf],
+    entity: Option<String>,
+    project: Option<String>,
+    include_synced: bool,
+) -> Outcome {
     let api = match wandb_api::Settings::builder().resolve() {
         Ok(api) => api,
         Err(e) => {
@@ -18,18 +23,27 @@ pub(crate) fn sync(dirs: &[PathBuf], entity: Option<String>, project: Option<Str
     let options = wandb_log::SyncOptions {
         entity,
         project,
+        include_synced,
         ..wandb_log::SyncOptions::default()
     };
     let mut outcome = Outcome::Ok;
     for dir in dirs {
         match wandb_log::sync(dir, api.clone(), &options) {
+            Ok(r) if r.already_synced => {
+                output::line(&format!(
+                    "{}: run {} already synced (--include-synced to sync it again)",
+                    dir.display(),
+                    r.run_id
+                ));
+            }
             Ok(r) => {
                 output::line(&format!(
-                    "synced {}: run {}, {} of {} rows, exit code {}",
+                    "synced {}: run {}, {} of {} rows sent ({} held by the server already), exit code {}",
                     dir.display(),
                     r.run_id,
                     r.rows_uploaded,
                     r.rows,
+                    r.rows_on_server,
                     r.exit_code
                 ));
             }

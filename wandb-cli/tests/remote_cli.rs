@@ -195,6 +195,14 @@ async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() 
         "id": "UnVuOjE=", "name": "cli0sync", "displayName": null, "description": null, "config": null, "sweepName": null,
         "project": { "id": "UHJvamVjdDox", "name": "new-project", "entity": { "id": "RW50aXR5OjE=", "name": "team" } },
         "historyLineCount": 0 } } })).await;
+    reply(
+        &server,
+        "RunResumeStatus",
+        json!({ "model": { "id": "UHJvamVjdDox",
+        "name": "new-project", "entity": { "id": "RW50aXR5OjE=", "name": "team" },
+        "bucket": null } }),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/files/team/new-project/cli0sync/file_stream"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
@@ -202,17 +210,33 @@ async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() 
         .await;
     let dir_arg = run_dir.display().to_string();
     let uri = server.uri();
-    let out = tokio::task::spawn_blocking(move || {
-        wandb_rs(&uri, &["sync", &dir_arg, "--project", "new-project"])
-    })
-    .await
-    .expect("join");
+    let sync_twice = move || {
+        let args = ["sync", &dir_arg, "--project", "new-project"];
+        (wandb_rs(&uri, &args), wandb_rs(&uri, &args))
+    };
+    let (out, again) = tokio::task::spawn_blocking(sync_twice).await.expect("join");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("run cli0sync, 10 of 10 rows, exit code 0"),
+        text(&out.stdout).contains(
+            "run cli0sync, 10 of 10 rows sent (0 held by the server already), exit code 0"
+        ),
         "{}",
         text(&out.stdout)
     );
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("run cli0sync already synced"),
+        "{}",
+        text(&again.stdout)
+    );
+    let streams = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| r.url.path().ends_with("/file_stream"))
+        .count();
+    assert_eq!(streams, 1, "the second sync sends nothing");
     let upsert: Value = server
         .received_requests()
         .await

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::mock_wandb::{Exchange, MockWandb, Reply, Route, Script};
+use common::mock_wandb::{Exchange, MockWandb, Reply, Route, Script, server_history};
 
 use serde_json::{Value, json};
 use wandb_api::RetryPolicy;
@@ -107,34 +107,6 @@ fn log_rows(run: &Run, rows: usize, bursts: usize, pause: impl Fn(usize)) -> Fin
 // What the server holds
 // ---------------------------------------------------------------------------------------
 
-/// The server-side history: the lines of every accepted file-stream request placed at its
-/// offset. Fails on a gap (an offset past the end) and on a line sent twice.
-fn server_history(stream: &[Exchange]) -> Vec<Value> {
-    let mut lines: Vec<Value> = Vec::new();
-    for (offset, content) in stream
-        .iter()
-        .filter(|e| e.accepted())
-        .filter_map(Exchange::history)
-    {
-        assert!(
-            offset <= lines.len(),
-            "gap: a request at offset {offset} but the server holds {} lines",
-            lines.len()
-        );
-        assert!(
-            offset >= lines.len(),
-            "duplicate: a request at offset {offset} re-sends lines {offset}..{} the server already accepted",
-            lines.len()
-        );
-        lines.extend(
-            content
-                .iter()
-                .map(|l| serde_json::from_str(l).expect("a history line is JSON")),
-        );
-    }
-    lines
-}
-
 /// A failed request's rows are re-sent: the next file-stream request with history starts at
 /// the same offset and begins with the same lines (the same request, or more rows merged in).
 fn assert_failed_requests_are_resent(stream: &[Exchange]) {
@@ -187,7 +159,7 @@ fn assert_uploaded(server: &MockWandb, report: &FinishReport, rows: usize) {
         report.retries
     );
     assert_failed_requests_are_resent(&stream);
-    assert_rows(&server_history(&stream), rows);
+    assert_rows(&server_history(0, &stream), rows);
     let last = stream
         .iter()
         .rev()

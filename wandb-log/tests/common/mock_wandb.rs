@@ -371,3 +371,31 @@ pub(crate) fn graphql_answer(body: &Value, stored: u64) -> Value {
         _ => json!({ "errors": [{ "message": "operation not mocked" }] }),
     }
 }
+
+/// The server-side history: the lines of every accepted file-stream request placed at its
+/// offset. Fails on a gap (an offset past the end) and on a line sent twice.
+pub(crate) fn server_history(held: usize, stream: &[Exchange]) -> Vec<Value> {
+    let mut lines: Vec<Value> = vec![Value::Null; held];
+    for (offset, content) in stream
+        .iter()
+        .filter(|e| e.accepted())
+        .filter_map(Exchange::history)
+    {
+        assert!(
+            offset <= lines.len(),
+            "gap: a request at offset {offset} but the server holds {} lines",
+            lines.len()
+        );
+        assert!(
+            offset >= lines.len(),
+            "duplicate: a request at offset {offset} re-sends lines {offset}..{} the server already accepted",
+            lines.len()
+        );
+        lines.extend(
+            content
+                .iter()
+                .map(|l| serde_json::from_str(l).expect("a history line is JSON")),
+        );
+    }
+    lines.split_off(held)
+}
