@@ -1,8 +1,11 @@
 //! The benchmark harness: logs N rows of K metrics and finishes, then prints one JSON line
-//! `{"run_id","dir","rows","log_ns_per_row","finish_ms"}` (a stable interface).
+//! `{"run_id","dir","rows","rows_uploaded","log_ns_per_row","finish_ms","upload_error"}` (a
+//! stable interface; `rows_uploaded` and `upload_error` are null offline, and
+//! `upload_error` is null when the upload finished).
 //!
 //! `cargo run --release -p wandb-log --example log_rows -- --rows 1000000 --metrics 10 --mode offline`
-//! (`--finish-timeout SECS`, default 30: how long `finish` waits for a slow server).
+//! (`--finish-timeout SECS`, default 30: how long `finish` waits for a slow server;
+//! `--rows-per-second R`: paced logging, default unpaced).
 #![expect(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -33,6 +36,7 @@ fn main() {
         }
     };
     let finish_timeout: u64 = arg(&args, "--finish-timeout", "30").parse().unwrap_or(30);
+    let pace: f64 = arg(&args, "--rows-per-second", "0").parse().unwrap_or(0.0);
     let names: Vec<String> = (0..metrics).map(|i| format!("metric_{i}")).collect();
     let run = match Run::builder()
         .project("log-rows")
@@ -57,6 +61,11 @@ fn main() {
             eprintln!("error: {e}");
             std::process::exit(1);
         }
+        if pace > 0.0 {
+            // Row `step` is due at step / pace seconds after the start.
+            let due = start + std::time::Duration::from_secs_f64((step + 1) as f64 / pace);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
     }
     let log_ns = start.elapsed().as_nanos() as f64 / rows.max(1) as f64;
     let finish_start = Instant::now();
@@ -71,8 +80,10 @@ fn main() {
         "run_id": run.id(),
         "dir": report.dir.map(|d| d.display().to_string()),
         "rows": report.rows_written.max(report.rows_logged),
+        "rows_uploaded": report.rows_uploaded,
         "log_ns_per_row": log_ns.round(),
         "finish_ms": finish_start.elapsed().as_millis() as u64,
+        "upload_error": report.upload_error,
     });
     println!("{line}");
 }
