@@ -35,6 +35,7 @@ mod error;
 mod history;
 mod history_record;
 mod keys;
+mod log_file;
 mod metric;
 mod offline_run;
 mod outbox;

@@ -2,14 +2,16 @@
 //! `wandb/offline-run-YYYYMMDD_HHMMSS-<run_id>/run-<run_id>.wandb` plus `files/`.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use prost::Message;
 use wandb_api::{to_extended_json, write_extended_json};
 use wandb_sweep::Value;
 
 use crate::history_record::RowEncoder;
+use crate::log_file::LogFile;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
@@ -61,7 +63,7 @@ pub struct RunInfo {
 pub struct OfflineRun {
     dir: PathBuf,
     log_path: PathBuf,
-    log: LogWriter<BufWriter<File>>,
+    log: LogWriter<LogFile<File>>,
 }
 
 impl OfflineRun {
@@ -107,7 +109,7 @@ impl OfflineRun {
         let mut run = OfflineRun {
             dir,
             log_path,
-            log: LogWriter::new(BufWriter::with_capacity(256 * 1024, file))?,
+            log: LogWriter::new(LogFile::new(file, 0))?,
         };
         run.record(RecordType::Run(run_record(info, start_unix_secs)))?;
         // A process killed right away still leaves a valid log with its run record.
@@ -127,9 +129,15 @@ impl OfflineRun {
         &self.log_path
     }
 
-    /// Appends an encoded record (the writer encodes history rows itself).
+    /// Appends an encoded record (the writer encodes history rows itself). A record is
+    /// refused (with the disk's error) only while too much is waiting for a failing disk;
+    /// otherwise a failed write is tried again, and reported, at the next flush.
     pub(crate) fn write_payload(&mut self, record: &[u8]) -> io::Result<()> {
-        self.log.write_payload(record)
+        self.log.inner_mut().check_room()?;
+        self.log.write_payload(record)?;
+        // A failure here is kept pending and reported by the next flush.
+        let _retried_at_flush = self.log.inner_mut().write_if_due();
+        Ok(())
     }
 
     /// A metric definition (`define_metric`); `wandb sync` puts it into config `_wandb.m`.
@@ -141,10 +149,11 @@ impl OfflineRun {
     }
 
     fn record(&mut self, record_type: RecordType) -> io::Result<()> {
-        self.log.write(&Record {
+        let record = Record {
             record_type: Some(record_type),
             ..Record::default()
-        })
+        };
+        self.write_payload(&record.encode_to_vec())
     }
 
     /// One history row at `step`, with `_step`, `_runtime` and `_timestamp` added.

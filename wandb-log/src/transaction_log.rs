@@ -132,6 +132,11 @@ impl<W: Write> LogWriter<W> {
     pub fn into_inner(self) -> W {
         self.inner
     }
+
+    /// The underlying writer, borrowed (records are whole between calls to `write`).
+    pub(crate) fn inner_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
 }
 
 /// Reads records back from a `.wandb` log as a stream (memory stays at one block and one

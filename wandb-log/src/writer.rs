@@ -68,6 +68,35 @@ pub(crate) struct Online {
     pub(crate) resumed: Option<wandb_api::ResumeState>,
 }
 
+/// A write the log refused, kept to be returned again.
+#[derive(Debug)]
+struct WriteFailure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl From<&io::Error> for WriteFailure {
+    fn from(e: &io::Error) -> Self {
+        WriteFailure {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl WriteFailure {
+    /// The error again, with how many rows made it into the log.
+    fn error(&self, written: u64) -> io::Error {
+        io::Error::new(
+            self.kind,
+            format!(
+                "{}; the log holds the first {written} rows, later rows were not written (free disk space and check the run directory)",
+                self.message
+            ),
+        )
+    }
+}
+
 /// The handle to the writer thread.
 #[derive(Debug)]
 pub(crate) struct WriterHandle {
@@ -79,7 +108,9 @@ pub(crate) struct WriterHandle {
 struct Writer {
     log: OfflineRun,
     history: HistoryWriter,
-    failed: Option<io::Error>,
+    /// The first record the log refused (a full disk): kept, and returned by every later
+    /// `flush` and by `finish`, since what it refused is lost.
+    failed: Option<WriteFailure>,
     upload: Option<Uploader>,
     outbox: Arc<Outbox>,
     spare: Batch,
@@ -246,11 +277,12 @@ impl Writer {
         if let Err(e) = history.write(spare, log)
             && failed.is_none()
         {
-            *failed = Some(e);
+            *failed = Some(WriteFailure::from(&e));
         }
         if self.upload.is_some() {
-            // The upload reads the log: what is written goes to the file now.
-            self.keep(|w| w.log.flush());
+            // The upload reads the log: what is written goes to the file now (a failed
+            // write stays pending and is tried again).
+            let _retried = self.log.flush();
         }
     }
 
@@ -262,7 +294,8 @@ impl Writer {
             let summary = Value::Map(self.history.summary());
             self.keep(|w| w.log.summary(&summary));
         }
-        self.keep(|w| w.log.flush());
+        // A failed write stays pending: it is tried again, and reported by `flush`.
+        let _retried = self.log.flush();
     }
 
     /// Runs a local write, keeping its first error for the next flush or finish.
@@ -270,13 +303,13 @@ impl Writer {
         if let Err(e) = write(self)
             && self.failed.is_none()
         {
-            self.failed = Some(e);
+            self.failed = Some(WriteFailure::from(&e));
         }
     }
 
     fn flush(&mut self) -> io::Result<u64> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
+        if let Some(failure) = &self.failed {
+            return Err(failure.error(self.history.written()));
         }
         self.log.flush()?;
         Ok(self.history.written())
@@ -293,9 +326,9 @@ impl Writer {
         let summary = Value::Map(summary);
         self.keep(|w| w.log.summary(&summary));
         self.keep(|w| w.log.exit(f.exit_code, f.runtime));
-        self.keep(|w| w.log.flush());
-        if let Some(e) = self.failed.take() {
-            return Err(e);
+        self.log.flush()?;
+        if let Some(failure) = &self.failed {
+            return Err(failure.error(self.history.written()));
         }
         let upload_error = match &mut self.upload {
             Some(up) => up.finish(f.deadline).await,
