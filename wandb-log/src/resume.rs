@@ -106,7 +106,8 @@ pub(crate) fn check(
     }
 }
 
-/// The first step of a resumed run: one past the last stored `_step`.
+/// The first step of a resumed run: one past the last stored `_step`, from the summary, else
+/// from the last history row (a killed run's summary has none), else the row count.
 pub(crate) fn starting_step(state: &ResumeState) -> u64 {
     if state.history_line_count == 0 {
         return 0;
@@ -115,6 +116,7 @@ pub(crate) fn starting_step(state: &ResumeState) -> u64 {
         .summary
         .get("_step")
         .and_then(serde_json::Value::as_u64)
+        .or(state.last_history_step)
         .map_or(state.history_line_count, |s| s + 1)
 }
 

@@ -24,8 +24,14 @@ fn captured(operation: &str) -> Value {
 }
 
 async fn server(exists: bool) -> MockServer {
+    server_with(exists, |_| {}).await
+}
+
+/// The server, with the captured `RunResumeStatus` bucket changed by `edit`.
+async fn server_with(exists: bool, edit: impl FnOnce(&mut Value)) -> MockServer {
     let server = MockServer::start().await;
     let mut status = captured("RunResumeStatus");
+    edit(&mut status["data"]["model"]["bucket"]);
     if !exists {
         status["data"]["model"]["bucket"] = Value::Null;
     }
@@ -91,6 +97,37 @@ async fn an_existing_run_continues_at_its_next_step_and_offsets() {
     let line: Value =
         serde_json::from_str(history[0]["content"][0].as_str().expect("line")).expect("json line");
     assert_eq!(line["_step"], 5);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_without_a_summary_step_continues_after_its_last_row() {
+    // A killed run: the summary (sent at the end) has no `_step`; its 5 rows were logged at
+    // sparse steps, the last at 40.
+    let server = server_with(true, |bucket| {
+        bucket["summaryMetrics"] = json!("{\"a\": 3}");
+        bucket["historyTail"] =
+            json!(r#"["{\"_step\": 30, \"a\": 2}", "{\"_step\": 40, \"a\": 3}"]"#);
+    })
+    .await;
+    let dir = tmp("killed");
+    let e = common::env(&server.uri(), &dir);
+    let first_step = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .id("resum002")
+            .resume(Resume::Allow)
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        let first = run.log([("a", 4)]).expect("log");
+        run.finish(0).expect("finish");
+        first
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        first_step, 41,
+        "one past the last row's _step, not the 5 stored lines"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -95,6 +95,7 @@ pub fn config_json(config: &Map<String, Json>) -> String {
 
 /// An existing run that can be resumed.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ResumeState {
     /// The storage id.
     pub storage_id: String,
@@ -104,6 +105,9 @@ pub struct ResumeState {
     pub events_line_count: u64,
     /// Console lines stored.
     pub log_line_count: u64,
+    /// The `_step` of the last stored history row (from `historyTail`), when it has one: a
+    /// killed run's summary has no `_step` (the summary is sent at the end).
+    pub last_history_step: Option<u64>,
     /// The summary (JSON object).
     pub summary: Json,
     /// The config in W&B's `{key: {value: v}}` form.
@@ -112,6 +116,13 @@ pub struct ResumeState {
     pub tags: Vec<String>,
     /// Notes.
     pub notes: Option<String>,
+}
+
+/// The `_step` of the last row of a `historyTail` (a JSON list of extended-JSON rows).
+fn last_step(tail: Option<&str>) -> Option<u64> {
+    let rows: Vec<String> = serde_json::from_str(tail?).ok()?;
+    let last = crate::parse_extended_json(rows.last()?).ok()?;
+    last.to_json().get("_step")?.as_u64()
 }
 
 fn count(n: Option<i64>) -> u64 {
@@ -210,6 +221,7 @@ impl Client {
             history_line_count: count(b.history_line_count),
             events_line_count: count(b.events_line_count),
             log_line_count: count(b.log_line_count),
+            last_history_step: last_step(b.history_tail.as_deref()),
             tags: b.tags.unwrap_or_default(),
             notes: b.notes,
         }))
