@@ -224,8 +224,7 @@ fn run_of(node: sweep_with_runs::SweepWithRunsProjectSweepRunsEdgesNode) -> Resu
         },
         RunState::from_name,
     );
-    let params = run_value(node.config.as_deref(), &name, "config")?
-        .map_or_else(|| Value::Map(Default::default()), unwrap_values);
+    let config = run_value(node.config.as_deref(), &name, "config")?;
     let summary = run_value(node.summary_metrics.as_deref(), &name, "summary")
         .unwrap_or_else(|e| {
             tracing::warn!(run = %name, error = %e, "a sweep run's summary is left out");
@@ -248,25 +247,8 @@ fn run_of(node: sweep_with_runs::SweepWithRunsProjectSweepRunsEdgesNode) -> Resu
             )));
         }
     };
-    let mut run = Run::new(name, state, params);
+    let mut run = Run::from_stored_config(name, state, config);
     run.history = history;
     run.summary = summary;
     Ok(run)
-}
-
-/// `{k: {value: v}}` → `{k: v}` (top level only, as runs store their config).
-fn unwrap_values(config: Value) -> Value {
-    let Value::Map(m) = config else {
-        return config;
-    };
-    Value::Map(
-        m.into_iter()
-            .map(|(k, v)| match v {
-                Value::Map(mut inner) if inner.contains_key("value") => {
-                    (k, inner.shift_remove("value").unwrap_or_default())
-                }
-                other => (k, other),
-            })
-            .collect(),
-    )
 }

@@ -108,17 +108,12 @@ struct RawRun {
 impl<'de> Deserialize<'de> for Run {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawRun::deserialize(d)?;
-        Ok(Run {
-            name: raw.name,
-            state: raw.state,
-            params: raw
-                .config
-                .map_or_else(|| Value::Map(Default::default()), unwrap_values),
-            history: raw.history,
-            summary: raw
-                .summary
-                .unwrap_or_else(|| Value::Map(Default::default())),
-        })
+        let mut run = Run::from_stored_config(raw.name, raw.state, raw.config);
+        run.history = raw.history;
+        if let Some(summary) = raw.summary {
+            run.summary = summary;
+        }
+        Ok(run)
     }
 }
 
@@ -148,6 +143,24 @@ impl Run {
             history: Vec::new(),
             summary: Value::Map(Default::default()),
         }
+    }
+
+    /// A run from W&B's stored config, `{param: {value: v}}` (`None`: no parameters).
+    ///
+    /// ```
+    /// use wandb_sweep::{Run, RunState, parse_value};
+    /// let config = parse_value("{lr: {value: 0.1}, _wandb: {value: {}}}").unwrap();
+    /// let run = Run::from_stored_config("r1", RunState::Finished, Some(config));
+    /// assert_eq!(run.params.to_string(), "{lr: 0.1, _wandb: {}}");
+    /// ```
+    #[must_use]
+    pub fn from_stored_config(
+        name: impl Into<String>,
+        state: RunState,
+        config: Option<Value>,
+    ) -> Self {
+        let params = config.map_or_else(|| Value::Map(Default::default()), unwrap_values);
+        Run::new(name, state, params)
     }
 
     /// The finite numeric values of `metric` in history order; strings, booleans and
