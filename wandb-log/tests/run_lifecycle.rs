@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 
 use serde::Deserialize;
 use wandb_log::proto::record::RecordType;
-use wandb_log::{Error, LogReader, Mode, Run, StepPolicy};
+use wandb_log::{Error, LogReader, Mode, Run, StepPolicy, StepWindow};
 
 struct TempDir(PathBuf);
 
@@ -118,6 +118,8 @@ fn threads_merge_rows_of_the_same_step() {
 
 #[test]
 fn step_policies_never_drop_silently() {
+    // Without a step window (tests/step_window.rs has the policies below a window).
+    let offline = |dir| offline(dir).step_window(StepWindow::OFF);
     let tmp = TempDir::new("policies");
     let run = offline(&tmp).init_with(|_| None).expect("init");
     run.log_at(10, [("a", 1)]).expect("10");
@@ -446,7 +448,11 @@ async fn a_run_works_inside_the_callers_tokio_runtime() {
 #[test]
 fn committed_rows_reach_the_file_without_flush_or_finish() {
     let tmp = TempDir::new("crash");
-    let run = offline(&tmp).init_with(|_| None).expect("init");
+    // Without a step window, which would also close the tenth row after its age.
+    let run = offline(&tmp)
+        .step_window(StepWindow::OFF)
+        .init_with(|_| None)
+        .expect("init");
     for i in 0..10 {
         run.log([("loss", f64::from(i))]).expect("log");
     }
