@@ -40,14 +40,20 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// Appends a row, moving its cells out of `cells`.
-    pub(crate) fn push_row(&mut self, step: u64, timestamp: f64, cells: &mut Vec<(KeyId, Value)>) {
+    /// Appends a row of `cells`.
+    pub(crate) fn push_row(
+        &mut self,
+        step: u64,
+        timestamp: f64,
+        cells: impl IntoIterator<Item = (KeyId, Value)>,
+    ) {
+        let before = self.cells.len();
+        self.cells.extend(cells);
         self.rows.push(RowHeader {
             step,
             timestamp,
-            cells: cells.len(),
+            cells: self.cells.len() - before,
         });
-        self.cells.append(cells);
     }
 
     /// True when nothing is waiting.

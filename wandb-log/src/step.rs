@@ -179,10 +179,9 @@ impl Steps {
     ) {
         let newest = self.newest();
         let i = match newest {
-            Some(n) if step <= n => {
-                if step < n {
-                    self.stats.late += 1;
-                }
+            Some(n) if step == n => self.open.len() - 1,
+            Some(n) if step < n => {
+                self.stats.late += 1;
                 match self.open.binary_search_by_key(&step, |o| o.step) {
                     Ok(i) => i,
                     // A step nobody opened yet: it opens no later than the steps above it,
@@ -266,7 +265,7 @@ impl Steps {
         };
         let (epoch, unix) = self.epoch;
         let timestamp = unix + oldest.last.saturating_duration_since(epoch).as_secs_f64();
-        out.push_row(oldest.step, timestamp, &mut oldest.cells);
+        oldest.commit(timestamp, out);
         self.floor = oldest.step.saturating_add(1);
         self.stats.commits += 1;
         self.pool.push(oldest);
