@@ -253,7 +253,7 @@ impl Run {
     /// use std::time::Duration;
     /// let run = Run::builder()
     ///     .mode(Mode::Disabled)
-    ///     .step_window(StepWindow::new(2, Duration::from_secs(1)))
+    ///     .step_window(StepWindow::new(2, Duration::from_secs(60)))
     ///     .init()?;
     /// run.log_at(1, [("train/loss", 0.5)])?;
     /// run.log_at(2, [("train/loss", 0.4)])?;

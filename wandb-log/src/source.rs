@@ -50,10 +50,10 @@ impl Origin {
 /// let callbacks = run.source("callbacks");
 /// run.log_at(7, [("loss", 0.5)])?;
 /// assert_eq!(callbacks.log([("lr", 0.01)])?, 7); // joins the newest step
-/// assert_eq!(callbacks.log([("lr", 0.02)])?, 8); // already logged at 7: the next one
 /// eval.log_at(7, [("loss", 0.4)])?;              // wins over the run's value
 /// run.log_at(7, [("loss", 0.6)])?;               // loses: priority 0 < 1
 /// assert_eq!(run.step_stats().overwritten, 2);
+/// assert_eq!(callbacks.log([("lr", 0.02)])?, 8); // already logged at 7: the next one
 /// # Ok::<(), wandb_log::Error>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -184,14 +184,20 @@ impl Steps {
                 self.stats.late += 1;
                 match self.open.binary_search_by_key(&step, |o| o.step) {
                     Ok(i) => i,
-                    // A step nobody opened yet: it opens no later than the steps above it,
-                    // so that steps age in step order.
-                    Err(i) => self.open_at(i, step, now.min(self.open[i].opened)),
+                    // A step nobody opened yet, below a newer one: superseded now, or when
+                    // the step above it was, so that steps age in step order.
+                    Err(i) => {
+                        let since = self.open[i].superseded.map_or(now, |t| t.min(now));
+                        self.open_at(i, step, now, Some(since))
+                    }
                 }
             }
             _ => {
                 self.check_jump(step, newest);
-                self.open_at(self.open.len(), step, now)
+                if let Some(previous) = self.open.back_mut() {
+                    previous.superseded = Some(now);
+                }
+                self.open_at(self.open.len(), step, now, None)
             }
         };
         let open = &mut self.open[i];
@@ -213,14 +219,15 @@ impl Steps {
     }
 
     /// Opens `step` at position `i` of the window, with the buffers of a closed step.
-    fn open_at(&mut self, i: usize, step: u64, opened: Instant) -> usize {
-        let open = match self.pool.pop() {
+    fn open_at(&mut self, i: usize, step: u64, now: Instant, superseded: Option<Instant>) -> usize {
+        let mut open = match self.pool.pop() {
             Some(mut o) => {
-                o.reopen(step, opened);
+                o.reopen(step, now);
                 o
             }
-            None => OpenStep::new(step, opened),
+            None => OpenStep::new(step, now),
         };
+        open.superseded = superseded;
         self.open.insert(i, open);
         i
     }
@@ -243,10 +250,11 @@ impl Steps {
         self.stats.step_jumps += 1;
     }
 
-    /// Commits the open steps that are as old as the window allows.
+    /// Commits the open steps that were superseded as long ago as the window allows.
     pub(crate) fn expire(&mut self, now: Instant, out: &mut Batch) {
         while let Some(oldest) = self.open.front()
-            && self.window.expired(oldest.opened, now)
+            && let Some(since) = oldest.superseded
+            && self.window.expired(since, now)
         {
             self.close_oldest(out);
         }
@@ -437,29 +445,43 @@ mod tests {
     }
 
     #[test]
-    fn a_step_closes_when_it_is_as_old_as_the_window_with_the_steps_below_it() {
+    fn a_step_closes_once_a_newer_step_is_as_old_as_the_window_and_the_newest_stays_open() {
         let age = Duration::from_millis(100);
         let mut f = Fixture::new(StepPolicy::Reject, StepWindow::new(100, age));
         f.log(At::Step(1), RUN, &[(0, 1)], 0);
-        f.log(At::Step(3), RUN, &[(0, 3)], 50);
-        f.log(At::Step(2), RUN, &[(0, 2)], 90); // opens no later than step 3
-        assert_eq!(f.log(At::Step(1), RUN, &[(1, 1)], 99), Outcome::Logged(1));
         assert_eq!(
-            f.log(At::Step(1), RUN, &[(1, 1)], 100),
+            f.log(At::Step(1), RUN, &[(1, 1)], 5_000),
+            Outcome::Logged(1),
+            "the newest step never ages out"
+        );
+        f.log(At::Step(3), RUN, &[(0, 3)], 5_050); // supersedes 1
+        f.log(At::Step(4), RUN, &[(0, 4)], 5_080); // supersedes 3
+        f.log(At::Step(2), RUN, &[(0, 2)], 5_090); // below 3: superseded at 5,080
+        assert_eq!(
+            f.log(At::Step(1), RUN, &[(2, 1)], 5_149),
+            Outcome::Logged(1)
+        );
+        assert_eq!(
+            f.log(At::Step(1), RUN, &[(2, 1)], 5_150),
             Outcome::Rejected {
                 step: 1,
                 current: 2
             },
-            "step 1 is 100 ms old"
+            "100 ms after step 3 was logged"
         );
         assert_eq!(steps_of(&f.out), [1]);
         f.steps
-            .expire(f.t0 + Duration::from_millis(149), &mut f.out);
+            .expire(f.t0 + Duration::from_millis(5_179), &mut f.out);
         assert_eq!(steps_of(&f.out), [1]);
         f.steps
-            .expire(f.t0 + Duration::from_millis(150), &mut f.out);
-        assert_eq!(steps_of(&f.out), [1, 2, 3], "2 opened with 3, at 50 ms");
-        assert_eq!(f.steps.stats().open_steps, 0);
+            .expire(f.t0 + Duration::from_millis(5_180), &mut f.out);
+        assert_eq!(steps_of(&f.out), [1, 2, 3], "2 ages with 3");
+        f.steps.expire(f.t0 + Duration::from_secs(3600), &mut f.out);
+        assert_eq!(
+            f.steps.stats().open_steps,
+            1,
+            "the newest step is still open"
+        );
     }
 
     #[test]

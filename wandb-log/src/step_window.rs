@@ -13,13 +13,16 @@ use crate::outbox::Batch;
 use crate::source::Origin;
 
 /// How long a step stays open for rows that arrive late: until `steps` newer steps exist or
-/// it is `age` old, whichever comes first. Rows leave the window in step order, so the
-/// `.wandb` log and the file stream see strictly increasing steps; [`crate::Run::flush`]
-/// and [`crate::Run::finish`] close every open step. A row for a step below the window
-/// follows the [`crate::StepPolicy`].
+/// `age` has passed since the first newer step was logged, whichever comes first. The newest
+/// step stays open until a newer one arrives, as without a window (a slow trainer's rows for
+/// its current step always merge). Rows leave the window in step order, so the `.wandb` log
+/// and the file stream see strictly increasing steps; [`crate::Run::flush`] and
+/// [`crate::Run::finish`] close every open step. The age is checked when rows are logged and
+/// on the writer's idle tick, so a quiet run's superseded steps still reach the log. A row
+/// for a step below the window follows the [`crate::StepPolicy`].
 ///
-/// The window is on by default: [`StepWindow::DEFAULT`] keeps up to 1,024 steps open for at
-/// most one second. A user of the official client expects a row for an earlier step to be
+/// The window is on by default: [`StepWindow::DEFAULT`] keeps up to 1,024 steps open, each
+/// for at most one second after a newer step. A user of the official client expects a row for an earlier step to be
 /// lost (it warns and drops it); with the window such a row is kept whenever it arrives in
 /// time, at the cost of rows reaching the log up to a second later and a window of up to
 /// 1,024 rows in memory (about 0.5 MB for rows of ten numbers); `log` costs the same. The
@@ -60,14 +63,15 @@ impl StepWindow {
         age: Duration::MAX,
     };
 
-    /// The default window: up to 1,024 open steps, each open for at most one second.
+    /// The default window: up to 1,024 open steps, each open for at most one second after a
+    /// newer step was logged.
     pub const DEFAULT: StepWindow = StepWindow {
         steps: 1024,
         age: Duration::from_secs(1),
     };
 
-    /// A window of up to `steps` open steps (at least 1), each open for at most `age`
-    /// (`Duration::MAX`: no time bound).
+    /// A window of up to `steps` open steps (at least 1), each open for at most `age` after
+    /// a newer step was logged (`Duration::MAX`: no time bound).
     #[must_use]
     pub const fn new(steps: usize, age: Duration) -> StepWindow {
         StepWindow {
@@ -82,15 +86,16 @@ impl StepWindow {
         self.steps
     }
 
-    /// How long a step stays open at most.
+    /// How long a step stays open at most once a newer step was logged.
     #[must_use]
     pub const fn age(&self) -> Duration {
         self.age
     }
 
-    /// True when a step opened at `opened` has been open for the whole window age at `now`.
-    pub(crate) fn expired(&self, opened: Instant, now: Instant) -> bool {
-        now.saturating_duration_since(opened) >= self.age
+    /// True when a step that a newer step superseded at `since` has been open for the whole
+    /// window age at `now`.
+    pub(crate) fn expired(&self, since: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(since) >= self.age
     }
 }
 
@@ -132,12 +137,13 @@ impl From<Cell> for Value {
     }
 }
 
-/// One open step: its cells, which source wrote each, and when it opened.
+/// One open step: its cells, which source wrote each, and since when a newer step exists.
 #[derive(Debug)]
 pub(crate) struct OpenStep {
     pub(crate) step: u64,
-    /// When the step opened (never later than the open steps above it).
-    pub(crate) opened: Instant,
+    /// When a newer step was first logged (never later than for the open steps above it);
+    /// `None` for the newest step.
+    pub(crate) superseded: Option<Instant>,
     /// When its last row arrived (the row's timestamp).
     pub(crate) last: Instant,
     cells: Vec<(KeyId, Cell)>,
@@ -148,11 +154,11 @@ pub(crate) struct OpenStep {
 }
 
 impl OpenStep {
-    pub(crate) fn new(step: u64, opened: Instant) -> Self {
+    pub(crate) fn new(step: u64, now: Instant) -> Self {
         OpenStep {
             step,
-            opened,
-            last: opened,
+            superseded: None,
+            last: now,
             cells: Vec::new(),
             origins: Vec::new(),
             index: HashMap::default(),
@@ -160,13 +166,13 @@ impl OpenStep {
     }
 
     /// Reuses the step's buffers for another step.
-    pub(crate) fn reopen(&mut self, step: u64, opened: Instant) {
+    pub(crate) fn reopen(&mut self, step: u64, now: Instant) {
         self.cells.clear();
         self.origins.clear();
         self.index.clear();
         self.step = step;
-        self.opened = opened;
-        self.last = opened;
+        self.superseded = None;
+        self.last = now;
     }
 
     /// True while no row has been merged.

@@ -448,11 +448,7 @@ async fn a_run_works_inside_the_callers_tokio_runtime() {
 #[test]
 fn committed_rows_reach_the_file_without_flush_or_finish() {
     let tmp = TempDir::new("crash");
-    // Without a step window, which would also close the tenth row after its age.
-    let run = offline(&tmp)
-        .step_window(StepWindow::OFF)
-        .init_with(|_| None)
-        .expect("init");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
     for i in 0..10 {
         run.log([("loss", f64::from(i))]).expect("log");
     }
