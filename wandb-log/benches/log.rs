@@ -143,6 +143,9 @@ mod window_probe {
         behind: u64,
         /// Longest time from a step's first row to a later row of it.
         late: Duration,
+        /// Longest time from the first row of the next step to a later row of a step (the
+        /// window's age counts from there).
+        superseded: Duration,
         refused: u64,
     }
 
@@ -151,6 +154,7 @@ mod window_probe {
             Seen {
                 behind: self.behind.max(o.behind),
                 late: self.late.max(o.late),
+                superseded: self.superseded.max(o.superseded),
                 refused: self.refused.max(o.refused),
             }
         }
@@ -201,6 +205,12 @@ mod window_probe {
                         {
                             seen.late = seen.late.max(Duration::from_nanos(now.saturating_sub(at)));
                         }
+                        let next = first.get(usize::try_from(step + 1).expect("steps"));
+                        let since = next.map_or(0, |n| n.load(Ordering::Relaxed));
+                        if since > 0 {
+                            let after = Duration::from_nanos(now.saturating_sub(since));
+                            seen.superseded = seen.superseded.max(after);
+                        }
                     }
                     seen
                 })
@@ -226,9 +236,9 @@ mod window_probe {
         let unbounded = StepWindow::new(usize::MAX, Duration::MAX);
         println!("eight threads x N steps, log_at without synchronising; worst of the repetitions");
         println!(
-            "| pace | steps per thread | reps | most steps behind | longest late | refused, window off | refused, default window |"
+            "| pace | steps per thread | reps | most steps behind | longest late | longest after the next step | refused, window off | refused, default window |"
         );
-        println!("|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|");
         for (pace, steps, reps) in [
             (None, 20_000, 5),
             (Some(Duration::from_micros(10)), 20_000, 3),
@@ -240,8 +250,8 @@ mod window_probe {
             let default = worst(reps, StepWindow::DEFAULT, steps, pace);
             let pace = pace.map_or("tight loop".to_owned(), |p| format!("{p:?} per step"));
             println!(
-                "| {pace} | {steps} | {reps} | {} | {:?} | {} | {} |",
-                seen.behind, seen.late, off.refused, default.refused
+                "| {pace} | {steps} | {reps} | {} | {:?} | {:?} | {} | {} |",
+                seen.behind, seen.late, seen.superseded, off.refused, default.refused
             );
         }
         println!();

@@ -28,8 +28,8 @@ use crate::source::Origin;
 /// 1,024 rows in memory (about 0.5 MB for rows of ten numbers); `log` costs the same. The
 /// numbers come from the case that needs the window (BENCHMARKS.md): eight threads that log
 /// the same steps without synchronising (a trainer, its callbacks, an evaluation and an
-/// inference thread), on a loaded 2-core machine, arrived at most 15 steps behind the newest
-/// step at 1,000 steps per second and 183 at 10,000, never more than 16 ms after the step's
+/// inference thread), on a loaded 2-core machine, arrived at most 30 steps behind the newest
+/// step at 1,000 steps per second and 241 at 10,000, never more than 31 ms after the step's
 /// first row, so the default keeps every row at training speeds with room to spare. Threads logging in a tight
 /// loop are not covered: one runs a whole time slice before the next gets a core, and only a
 /// window as long as the run (or 250 ms without a step bound) keeps every row.
