@@ -206,15 +206,20 @@ impl Steps {
         }
         self.stats.overwritten += open.merge(origin, cells, now);
         self.stats.rows_logged += 1;
+        self.advance_source(origin, step);
+        while self.open.len() > self.window.steps() {
+            self.close_oldest(out);
+        }
+    }
+
+    /// Moves a source's step counter past `step` (the run itself keeps none).
+    fn advance_source(&mut self, origin: Origin, step: u64) {
         let source = origin.source as usize;
         if source > 0 {
             if self.sources.len() <= source {
                 self.sources.resize(source + 1, 0);
             }
             self.sources[source] = self.sources[source].max(step.saturating_add(1));
-        }
-        while self.open.len() > self.window.steps() {
-            self.close_oldest(out);
         }
     }
 
