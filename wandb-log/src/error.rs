@@ -6,14 +6,16 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A row for a step below the current one, under [`crate::StepPolicy::Reject`].
+    /// A row for a step below the step window (a step already written), under
+    /// [`crate::StepPolicy::Reject`].
     #[error(
-        "step {step} is below the current step {current}: log at step {current} or higher, or choose StepPolicy::MergeIntoLatest or Drop"
+        "step {step} is below the current step {current}: log at step {current} or higher, or choose StepPolicy::MergeIntoLatest or Drop, or a larger StepWindow"
     )]
     StepConflict {
         /// The step asked for.
         step: u64,
-        /// The current step.
+        /// The lowest step still accepted: the oldest step of a full window, else the step
+        /// after the last one written (without a window: the current step).
         current: u64,
     },
     /// `finish` was called before.

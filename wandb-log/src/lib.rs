@@ -4,8 +4,12 @@
 //!
 //! - [`Run::builder`]: every field falls back to its `WANDB_*` variable; a program started by
 //!   `wandb agent` attaches to its sweep run; [`Resume`] continues an existing online run.
-//! - [`Run::log`] / [`Run::log_at`]: rows for one step merge; a [`StepPolicy`] decides about
-//!   rows below the current step (never silently dropped).
+//! - [`Run::log`] / [`Run::log_at`]: rows for one step merge, also when they arrive late,
+//!   while the step is open in the [`StepWindow`] (rows leave it in step order); a
+//!   [`StepPolicy`] decides about rows below the window (never silently dropped).
+//! - [`Run::source`]: a [`Source`] handle per thread that logs (callbacks, evaluation), with
+//!   a priority for same-key conflicts and its own step counter; [`Run::step_stats`] and
+//!   [`FinishReport::step_stats`] count merges, late rows, refusals and step jumps.
 //! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
 //! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
 //!
@@ -45,7 +49,10 @@ mod row;
 mod run;
 mod run_builder;
 mod settings;
+mod source;
 mod step;
+mod step_stats;
+mod step_window;
 mod summary;
 mod sync;
 mod transaction_log;
@@ -61,6 +68,9 @@ pub use row::{IntoRow, RowWriter};
 pub use run::{FinishReport, Run};
 pub use run_builder::RunBuilder;
 pub use settings::{Mode, new_run_id};
+pub use source::Source;
 pub use step::StepPolicy;
+pub use step_stats::StepStats;
+pub use step_window::StepWindow;
 pub use sync::{SyncOptions, SyncReport, sync};
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};

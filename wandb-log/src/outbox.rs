@@ -1,15 +1,17 @@
-//! The rows committed by the logging side and not yet taken by the writer: one columnar
-//! batch (row headers plus one flat cell vector), bounded so memory does not grow with a
-//! backlog.
+//! The rows on their way from the logging side to the writer: the open steps of the step
+//! window, then the committed rows in one columnar batch (row headers plus one flat cell
+//! vector), both bounded so memory does not grow with a backlog.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wandb_sweep::Value;
 
 use crate::keys::KeyId;
 use crate::metric::MetricDefinition;
+use crate::step::Steps;
+use crate::step_window::Clock;
 
 /// Rows that wake the writer.
 pub(crate) const WAKE_ROWS: usize = 1024;
@@ -38,14 +40,20 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// Appends a row, moving its cells out of `cells`.
-    pub(crate) fn push_row(&mut self, step: u64, timestamp: f64, cells: &mut Vec<(KeyId, Value)>) {
+    /// Appends a row of `cells`.
+    pub(crate) fn push_row(
+        &mut self,
+        step: u64,
+        timestamp: f64,
+        cells: impl IntoIterator<Item = (KeyId, Value)>,
+    ) {
+        let before = self.cells.len();
+        self.cells.extend(cells);
         self.rows.push(RowHeader {
             step,
             timestamp,
-            cells: cells.len(),
+            cells: self.cells.len() - before,
         });
-        self.cells.append(cells);
     }
 
     /// True when nothing is waiting.
@@ -53,7 +61,8 @@ impl Batch {
         self.rows.is_empty() && self.names.is_empty() && self.metrics.is_empty()
     }
 
-    fn clear(&mut self) {
+    /// Forgets everything (a disabled run keeps nothing).
+    pub(crate) fn clear(&mut self) {
         self.names.clear();
         self.metrics.clear();
         self.rows.clear();
@@ -62,39 +71,71 @@ impl Batch {
     }
 }
 
-/// The batch shared by the logging side and the writer.
-#[derive(Debug, Default)]
+/// The open steps and the committed rows, under one lock.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) steps: Steps,
+    pub(crate) batch: Batch,
+}
+
+/// The window and the batch shared by the logging side and the writer.
+#[derive(Debug)]
 pub(crate) struct Outbox {
-    batch: Mutex<Batch>,
+    shared: Mutex<Shared>,
     drained: Condvar,
     /// False once the writer thread has ended: nobody drains any more.
     closed: AtomicBool,
+    clock: Clock,
 }
 
 impl Outbox {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Batch> {
-        self.batch.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn new(steps: Steps, clock: Clock) -> Self {
+        Outbox {
+            shared: Mutex::new(Shared {
+                steps,
+                batch: Batch::default(),
+            }),
+            drained: Condvar::new(),
+            closed: AtomicBool::new(false),
+            clock,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The time by the window's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     /// Waits while the batch is full and the writer is alive (backpressure).
     pub(crate) fn wait_for_room<'a>(
         &self,
-        mut batch: MutexGuard<'a, Batch>,
-    ) -> MutexGuard<'a, Batch> {
-        while batch.rows.len() >= MAX_ROWS && !self.closed.load(Ordering::Acquire) {
-            batch = self
+        mut shared: MutexGuard<'a, Shared>,
+    ) -> MutexGuard<'a, Shared> {
+        while shared.batch.rows.len() >= MAX_ROWS && !self.closed.load(Ordering::Acquire) {
+            shared = self
                 .drained
-                .wait_timeout(batch, Duration::from_millis(100))
+                .wait_timeout(shared, Duration::from_millis(100))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        batch
+        shared
     }
 
-    /// Swaps the waiting batch with `spare` (which must be empty), waking waiting loggers.
+    /// Commits the steps the window has aged out (so that a quiet run drains on the
+    /// writer's idle tick), then swaps the waiting batch with `spare` (which must be empty),
+    /// waking waiting loggers.
     pub(crate) fn take(&self, spare: &mut Batch) {
         spare.clear();
-        std::mem::swap(&mut *self.lock(), spare);
+        let now = self.now();
+        let mut shared = self.lock();
+        let Shared { steps, batch } = &mut *shared;
+        steps.expire(now, batch);
+        std::mem::swap(batch, spare);
+        drop(shared);
         self.drained.notify_all();
     }
 
@@ -102,5 +143,42 @@ impl Outbox {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.drained.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::Origin;
+    use crate::step::{At, StepPolicy};
+    use crate::step_window::StepWindow;
+
+    #[test]
+    fn the_writers_take_commits_the_steps_the_window_aged_out() {
+        let t0 = Instant::now();
+        let now = Arc::new(Mutex::new(t0));
+        let window = StepWindow::new(100, Duration::from_secs(1));
+        let steps = Steps::new(StepPolicy::Reject, window, u64::MAX, 0, (t0, 0.0));
+        let outbox = Outbox::new(steps, Clock::fake(Arc::clone(&now)));
+        for step in 0..3 {
+            let mut shared = outbox.lock();
+            let Shared { steps, batch } = &mut *shared;
+            let mut cells = vec![(0, Value::from(step))];
+            steps.log(At::Step(step), Origin::RUN, &mut cells, outbox.now(), batch);
+        }
+        let mut spare = Batch::default();
+        outbox.take(&mut spare);
+        assert!(spare.rows.is_empty(), "the steps are still open");
+        *now.lock().expect("clock") = t0 + Duration::from_secs(1);
+        outbox.take(&mut spare);
+        let steps: Vec<u64> = spare.rows.iter().map(|r| r.step).collect();
+        assert_eq!(steps, [0, 1], "a quiet run drains in step order");
+        assert_eq!(
+            outbox.lock().steps.stats().open_steps,
+            1,
+            "the newest step stays open, as without a window"
+        );
     }
 }

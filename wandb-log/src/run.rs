@@ -1,7 +1,7 @@
 //! The run handle: cheap, non-blocking logging from any thread; a background writer.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,11 +13,15 @@ use wandb_sweep::{Number, Value};
 use crate::error::Error;
 use crate::keys::{KeyId, Keys};
 use crate::metric::MetricDefinition;
-use crate::outbox::{Batch, Outbox, WAKE_ROWS};
+use crate::offline_run::unix_now;
+use crate::outbox::{Outbox, Shared, WAKE_ROWS};
 use crate::row::{IntoRow, RowWriter};
 use crate::run_builder::{RunBuilder, Start};
 use crate::settings::{Mode, RunSettings};
-use crate::step::{Outcome, Steps};
+use crate::source::{Origin, Source};
+use crate::step::{At, Outcome, Steps};
+use crate::step_stats::StepStats;
+use crate::step_window::Clock;
 use crate::writer::{Finish, Message, WriterHandle, spawn};
 
 /// Extra time `finish` gives the writer beyond the upload deadline.
@@ -55,9 +59,6 @@ struct Inner {
     state: Mutex<State>,
     outbox: Arc<Outbox>,
     worker: Mutex<Option<WriterHandle>>,
-    rows_logged: AtomicU64,
-    conflicts: AtomicU64,
-    dropped: AtomicU64,
     /// Set by the server (file stream), a controller or [`Run::request_stop`].
     stop: Arc<AtomicBool>,
     /// Where `Resume::Auto` remembered the run id (forgotten after exit code 0).
@@ -69,8 +70,9 @@ struct Inner {
 
 #[derive(Debug)]
 struct State {
-    steps: Steps,
     keys: Keys,
+    /// Source names by id - 1 (id 0 is the run itself).
+    sources: Vec<Arc<str>>,
     /// The row being logged (reused).
     incoming: Vec<(KeyId, Value)>,
     /// Explicit summary values (the writer keeps the logged ones).
@@ -89,10 +91,13 @@ pub struct FinishReport {
     pub rows_uploaded: Option<u64>,
     /// Online: upload requests that failed and were tried again.
     pub retries: u64,
-    /// Rows below the current step that were dropped (policy `Drop`).
+    /// Rows below the step window that were dropped (policy `Drop`).
     pub dropped: u64,
-    /// Rows below the current step, refused or dropped.
+    /// Rows below the step window, refused or dropped.
     pub step_conflicts: u64,
+    /// How the rows became steps: merges, late rows, refusals, priority losses, step jumps,
+    /// commits (see [`StepStats`]).
+    pub step_stats: StepStats,
     /// From `init` to the end of `finish`.
     pub duration: Duration,
     /// The run directory (offline and online runs): `wandb sync <dir>` uploads it.
@@ -120,7 +125,10 @@ impl Run {
             .and_then(|o| o.resumed.as_ref())
             .map_or(0, crate::resume::starting_step);
         let stop = Arc::new(AtomicBool::new(false));
-        let outbox = Arc::new(Outbox::default());
+        let clock = Clock::default();
+        let epoch = (clock.now(), unix_now());
+        let steps = Steps::new(start.policy, start.window, start.jump, first_step, epoch);
+        let outbox = Arc::new(Outbox::new(steps, clock));
         let worker = match start.settings.mode {
             Mode::Disabled => None,
             Mode::Offline | Mode::Online => Some(spawn(
@@ -132,8 +140,8 @@ impl Run {
             )?),
         };
         let state = State {
-            steps: Steps::new(start.policy, first_step),
             keys: Keys::default(),
+            sources: Vec::new(),
             incoming: Vec::new(),
             summary: IndexMap::new(),
             finished: false,
@@ -149,9 +157,6 @@ impl Run {
                 state: Mutex::new(state),
                 outbox,
                 worker: Mutex::new(worker),
-                rows_logged: AtomicU64::new(0),
-                conflicts: AtomicU64::new(0),
-                dropped: AtomicU64::new(0),
                 stop,
                 auto_resume: start.auto_resume,
                 watch: start.watch,
@@ -229,22 +234,79 @@ impl Run {
         })
     }
 
-    /// Logs a row at the next step. Never waits on I/O (only, briefly, on a writer that is
-    /// 16,384 rows behind).
+    /// Logs a row at the next step (the one after the newest step logged) and returns it.
+    /// Never waits on I/O (only, briefly, on a writer that is 16,384 rows behind).
     ///
     /// # Errors
     /// Only after `finish` ([`Error::AlreadyFinished`]).
     pub fn log(&self, row: impl IntoRow) -> Result<u64, Error> {
-        self.inner.record(None, row)
+        self.record(At::Next, Origin::RUN, row)
     }
 
-    /// Logs a row at `step`; rows for the same step merge (from any thread).
+    /// Logs a row at `step` and returns the step it was stored at; rows for the same step
+    /// merge (from any thread) while the step is open in the [`crate::StepWindow`], also
+    /// when they arrive after rows of higher steps. A row for a step below the window
+    /// follows the [`crate::StepPolicy`].
+    ///
+    /// ```
+    /// use wandb_log::{Error, Mode, Run, StepWindow};
+    /// use std::time::Duration;
+    /// let run = Run::builder()
+    ///     .mode(Mode::Disabled)
+    ///     .step_window(StepWindow::new(2, Duration::from_secs(60)))
+    ///     .init()?;
+    /// run.log_at(1, [("train/loss", 0.5)])?;
+    /// run.log_at(2, [("train/loss", 0.4)])?;
+    /// run.log_at(1, [("eval/loss", 0.6)])?; // late: merged into step 1
+    /// run.log_at(3, [("train/loss", 0.3)])?; // two newer steps: step 1 closes
+    /// assert!(matches!(
+    ///     run.log_at(1, [("eval/acc", 0.9)]),
+    ///     Err(Error::StepConflict { step: 1, current: 2 })
+    /// ));
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::StepConflict`] for a step below the current one under the default policy;
+    /// [`Error::StepConflict`] for a step below the window under the default policy;
     /// [`Error::AlreadyFinished`].
     pub fn log_at(&self, step: u64, row: impl IntoRow) -> Result<u64, Error> {
-        self.inner.record(Some(step), row)
+        self.record(At::Step(step), Origin::RUN, row)
+    }
+
+    /// A handle for one source of rows (a trainer's callbacks, an evaluation or an inference
+    /// thread) with a priority and its own step counter; see [`Source`]. Handles with the
+    /// same name are the same source.
+    #[must_use]
+    pub fn source(&self, name: &str) -> Source {
+        let mut state = lock(&self.inner.state);
+        let known = state.sources.iter().position(|n| &**n == name);
+        let i = known.unwrap_or_else(|| {
+            state.sources.push(Arc::from(name));
+            state.sources.len() - 1
+        });
+        let name = Arc::clone(&state.sources[i]);
+        drop(state);
+        Source::new(self.clone(), name, u32::try_from(i + 1).unwrap_or(u32::MAX))
+    }
+
+    /// How the rows became steps so far: merges, late rows, refusals, priority losses, step
+    /// jumps, commits and the steps open now.
+    ///
+    /// ```
+    /// let run = wandb_log::Run::builder().mode(wandb_log::Mode::Disabled).init()?;
+    /// run.log_at(3, [("loss", 0.5)])?;
+    /// run.log_at(3, [("acc", 0.9)])?;
+    /// let stats = run.step_stats();
+    /// assert_eq!((stats.rows_logged, stats.merged, stats.open_steps), (2, 1, 1));
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn step_stats(&self) -> StepStats {
+        self.inner.outbox.lock().steps.stats()
+    }
+
+    pub(crate) fn record(&self, at: At, origin: Origin, row: impl IntoRow) -> Result<u64, Error> {
+        self.inner.record(at, origin, row)
     }
 
     /// Defines how a metric (or a glob of metrics) is plotted and summarised; see
@@ -260,7 +322,7 @@ impl Run {
             return Err(Error::AlreadyFinished);
         }
         if self.inner.settings.mode != Mode::Disabled {
-            self.inner.outbox.lock().metrics.push(definition);
+            self.inner.outbox.lock().batch.metrics.push(definition);
         }
         Ok(())
     }
@@ -281,16 +343,13 @@ impl Run {
         }
     }
 
-    /// Commits the current row and waits until the writer has stored everything locally.
+    /// Closes the step window (every open step is committed; a later row for one of them
+    /// is below the window) and waits until the writer has stored everything locally.
     ///
     /// # Errors
     /// [`Error::Timeout`], I/O errors of the writer.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        {
-            let mut state = lock(&self.inner.state);
-            let mut batch = self.inner.outbox.lock();
-            state.steps.commit(&mut batch);
-        }
+        self.inner.close_window();
         let (tx, rx) = mpsc::channel();
         let sent = lock(&self.inner.worker)
             .as_ref()
@@ -302,7 +361,7 @@ impl Run {
         Ok(())
     }
 
-    /// Ends the run with `exit_code`: commits the last row, writes the summary and the exit
+    /// Ends the run with `exit_code`: closes the step window, writes the summary and the exit
     /// record, uploads what is left (online), and reports what happened. A second call is
     /// an error.
     ///
@@ -342,34 +401,42 @@ impl Run {
 }
 
 impl Inner {
-    fn record(&self, step: Option<u64>, row: impl IntoRow) -> Result<u64, Error> {
-        if self.settings.mode == Mode::Disabled && self.watch.is_none() {
-            return Ok(self.rows_logged.fetch_add(1, Ordering::Relaxed));
-        }
+    fn record(&self, at: At, origin: Origin, row: impl IntoRow) -> Result<u64, Error> {
         let mut state = lock(&self.state);
         if state.finished {
             return Err(Error::AlreadyFinished);
         }
-        let State {
-            steps,
-            keys,
-            incoming,
-            ..
-        } = &mut *state;
+        let State { keys, incoming, .. } = &mut *state;
         incoming.clear();
         row.write_row(&mut RowWriter::new(keys, incoming));
         let watched = self.watched_value(keys, incoming);
+        // Read under the run's lock, so that the window's clock only goes forward.
+        let now = self.outbox.now();
+        let mut shared = self.outbox.lock();
         let outcome = if self.settings.mode == Mode::Disabled {
-            Outcome::Logged(self.rows_logged.load(Ordering::Relaxed))
+            let Shared { steps, batch } = &mut *shared;
+            let outcome = steps.log(at, origin, incoming, now, batch);
+            batch.clear();
+            outcome
         } else {
-            let mut batch = self.outbox.lock();
+            let Shared { steps, batch } = &mut *shared;
             keys.ship(&mut batch.names);
-            let outcome = steps.log(step, incoming, &mut batch);
-            self.wake_writer(batch);
+            let outcome = steps.log(at, origin, incoming, now, batch);
+            self.wake_writer(shared);
             outcome
         };
         drop(state);
         self.account(outcome, watched)
+    }
+
+    /// Commits every open step (a disabled run keeps nothing).
+    fn close_window(&self) {
+        let mut shared = self.outbox.lock();
+        let Shared { steps, batch } = &mut *shared;
+        steps.close_all(batch);
+        if self.settings.mode == Mode::Disabled {
+            batch.clear();
+        }
     }
 
     /// The watched metric's value in the row being logged.
@@ -384,7 +451,8 @@ impl Inner {
     }
 
     /// Wakes the writer when a batch is ready, and waits while the outbox is full.
-    fn wake_writer(&self, mut batch: MutexGuard<'_, Batch>) {
+    fn wake_writer(&self, mut shared: MutexGuard<'_, Shared>) {
+        let batch = &mut shared.batch;
         if batch.rows.len() >= WAKE_ROWS && !batch.woken {
             batch.woken = true;
             if let Some(w) = lock(&self.worker).as_ref() {
@@ -392,33 +460,19 @@ impl Inner {
                 let _gone = w.tx.send(Message::Wake);
             }
         }
-        drop(self.outbox.wait_for_room(batch));
+        drop(self.outbox.wait_for_room(shared));
     }
 
     fn account(&self, outcome: Outcome, watched: Option<f64>) -> Result<u64, Error> {
         match outcome {
             Outcome::Logged(s) => {
-                self.rows_logged.fetch_add(1, Ordering::Relaxed);
                 if let Some(v) = watched {
                     lock(&self.watched).push((s, v));
                 }
                 Ok(s)
             }
-            Outcome::Dropped { step, current } => {
-                self.conflicts.fetch_add(1, Ordering::Relaxed);
-                if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                    tracing::warn!(
-                        step,
-                        current,
-                        "dropping rows below the current step (StepPolicy::Drop)"
-                    );
-                }
-                Ok(current)
-            }
-            Outcome::Rejected { step, current } => {
-                self.conflicts.fetch_add(1, Ordering::Relaxed);
-                Err(Error::StepConflict { step, current })
-            }
+            Outcome::Dropped { current, .. } => Ok(current),
+            Outcome::Rejected { step, current } => Err(Error::StepConflict { step, current }),
         }
     }
 
@@ -429,7 +483,7 @@ impl Inner {
                 return Err(Error::AlreadyFinished);
             }
             state.finished = true;
-            state.steps.commit(&mut self.outbox.lock());
+            self.close_window();
             std::mem::take(&mut state.summary)
         };
         let worker = lock(&self.worker).take();
@@ -468,13 +522,15 @@ impl Inner {
             ),
             None => e,
         });
+        let step_stats = self.outbox.lock().steps.stats();
         Ok(FinishReport {
-            rows_logged: self.rows_logged.load(Ordering::Relaxed),
+            rows_logged: step_stats.rows_logged,
             rows_written,
             rows_uploaded: uploaded.map(|(rows, _)| rows),
             retries: uploaded.map_or(0, |(_, retries)| retries),
-            dropped: self.dropped.load(Ordering::Relaxed),
-            step_conflicts: self.conflicts.load(Ordering::Relaxed),
+            dropped: step_stats.dropped,
+            step_conflicts: step_stats.refused + step_stats.dropped,
+            step_stats,
             duration: self.start.elapsed(),
             dir,
             summary,

@@ -13,11 +13,14 @@ use crate::resume::{self, Resume};
 use crate::run::Run;
 use crate::settings::{Mode, RunSettings, new_run_id};
 use crate::step::StepPolicy;
+use crate::step_window::StepWindow;
 use crate::uploader::REQUEST_RETRY;
 use crate::writer::Online;
 
 /// How long `finish` waits by default.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How far ahead of the newest step a step counts as a jump, by default.
+const STEP_JUMP_THRESHOLD: u64 = 10_000;
 
 /// Everything a run starts with.
 #[derive(Debug)]
@@ -25,6 +28,9 @@ pub(crate) struct Start {
     pub(crate) settings: RunSettings,
     pub(crate) config: Value,
     pub(crate) policy: StepPolicy,
+    pub(crate) window: StepWindow,
+    /// Steps further ahead of the newest one than this are jumps.
+    pub(crate) jump: u64,
     pub(crate) online: Option<Online>,
     pub(crate) watch: Option<String>,
     pub(crate) finish_timeout: Duration,
@@ -48,6 +54,8 @@ pub struct RunBuilder {
     config: Option<serde_json::Value>,
     sweep_params: Option<serde_json::Value>,
     policy: StepPolicy,
+    window: StepWindow,
+    jump: Option<u64>,
     sweep_id: Option<String>,
     api: Option<wandb_api::Settings>,
     watch: Option<String>,
@@ -178,10 +186,52 @@ impl RunBuilder {
         self
     }
 
-    /// What to do with rows for a step below the current one (default: reject).
+    /// What to do with rows for a step below the step window (default: reject).
     #[must_use]
     pub fn step_policy(mut self, policy: StepPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// How long steps stay open for rows that arrive late (default
+    /// [`StepWindow::DEFAULT`]: 1,024 steps or one second; [`StepWindow::OFF`]: a step
+    /// closes as soon as a higher one is logged).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wandb_log::{Mode, Run, StepWindow};
+    /// let run = Run::builder()
+    ///     .mode(Mode::Disabled)
+    ///     .step_window(StepWindow::new(64, Duration::from_millis(200)))
+    ///     .init()?;
+    /// run.log_at(5, [("loss", 0.5)])?;
+    /// assert_eq!(run.log_at(4, [("eval/loss", 0.7)])?, 4); // still open
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn step_window(mut self, window: StepWindow) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// How far ahead of the newest step a row's step must be to count as a step jump
+    /// (default 10,000 steps; `u64::MAX`: never). A jump (e.g. an epoch number, then a
+    /// global step) is accepted, counted in [`crate::StepStats::step_jumps`] and warned
+    /// about once, with both steps.
+    ///
+    /// ```
+    /// let run = wandb_log::Run::builder()
+    ///     .mode(wandb_log::Mode::Disabled)
+    ///     .step_jump_threshold(100)
+    ///     .init()?;
+    /// run.log_at(3, [("loss", 0.5)])?;
+    /// run.log_at(3_000, [("loss", 0.4)])?; // accepted, counted, warned about once
+    /// assert_eq!(run.step_stats().step_jumps, 1);
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn step_jump_threshold(mut self, steps: u64) -> Self {
+        self.jump = Some(steps);
         self
     }
 
@@ -200,6 +250,7 @@ impl RunBuilder {
     /// As [`RunBuilder::init`].
     pub fn init_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Run, Error> {
         let (policy, watch, explicit_api) = (self.policy, self.watch.clone(), self.api.clone());
+        let (window, jump) = (self.window, self.jump.unwrap_or(STEP_JUMP_THRESHOLD));
         let retry = self.upload_retry.unwrap_or(REQUEST_RETRY);
         let finish_timeout = self.finish_timeout.unwrap_or(FINISH_TIMEOUT);
         let id_given =
@@ -233,6 +284,8 @@ impl RunBuilder {
             settings,
             config,
             policy,
+            window,
+            jump,
             online: api.map(|api| Online {
                 api,
                 retry,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 
 use serde::Deserialize;
 use wandb_log::proto::record::RecordType;
-use wandb_log::{Error, LogReader, Mode, Run, StepPolicy};
+use wandb_log::{Error, LogReader, Mode, Run, StepPolicy, StepWindow};
 
 struct TempDir(PathBuf);
 
@@ -118,6 +118,8 @@ fn threads_merge_rows_of_the_same_step() {
 
 #[test]
 fn step_policies_never_drop_silently() {
+    // Without a step window (tests/step_window.rs has the policies below a window).
+    let offline = |dir| offline(dir).step_window(StepWindow::OFF);
     let tmp = TempDir::new("policies");
     let run = offline(&tmp).init_with(|_| None).expect("init");
     run.log_at(10, [("a", 1)]).expect("10");
