@@ -86,6 +86,8 @@ pub(crate) struct Outbox {
     /// False once the writer thread has ended: nobody drains any more.
     closed: AtomicBool,
     clock: Clock,
+    /// Why the log refused records (a full disk), once it did: `log` returns it.
+    refused: std::sync::OnceLock<String>,
 }
 
 impl Outbox {
@@ -98,7 +100,18 @@ impl Outbox {
             drained: Condvar::new(),
             closed: AtomicBool::new(false),
             clock,
+            refused: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Notes that the log refused records (the writer calls it; the first reason stays).
+    pub(crate) fn set_refused(&self, why: String) {
+        let _first_stays = self.refused.set(why);
+    }
+
+    /// Why the log refused records, if it did.
+    pub(crate) fn refused(&self) -> Option<&str> {
+        self.refused.get().map(String::as_str)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {

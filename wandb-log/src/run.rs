@@ -26,6 +26,9 @@ use crate::writer::{Finish, Message, WriterHandle, spawn};
 
 /// Extra time `finish` gives the writer beyond the upload deadline.
 const FINISH_MARGIN: Duration = Duration::from_secs(5);
+/// The longest a dropped run waits for its upload (it may be dropped on an async executor's
+/// thread): the rest stays in the local log, for `wandb sync`.
+pub const DROP_UPLOAD_WAIT: Duration = Duration::from_secs(2);
 
 /// A run: log rows and summaries to it from any thread. `Clone` shares the run.
 ///
@@ -118,6 +121,7 @@ impl Run {
     }
 
     pub(crate) fn start(start: Start) -> Result<Run, Error> {
+        crate::panic_note::install();
         // A resumed run continues after its stored steps.
         let first_step = start
             .online
@@ -402,6 +406,11 @@ impl Run {
 
 impl Inner {
     fn record(&self, at: At, origin: Origin, row: impl IntoRow) -> Result<u64, Error> {
+        if let Some(why) = self.outbox.refused() {
+            return Err(Error::Io(std::io::Error::other(format!(
+                "the run's log refused rows ({why}); free disk space: rows logged now are not written"
+            ))));
+        }
         let mut state = lock(&self.state);
         if state.finished {
             return Err(Error::AlreadyFinished);
@@ -477,6 +486,16 @@ impl Inner {
     }
 
     fn finish(&self, exit_code: i32, error: Option<String>) -> Result<FinishReport, Error> {
+        self.finish_within(exit_code, error, self.finish_timeout)
+    }
+
+    /// Ends the run, waiting at most `timeout` for its upload.
+    fn finish_within(
+        &self,
+        exit_code: i32,
+        error: Option<String>,
+        timeout: Duration,
+    ) -> Result<FinishReport, Error> {
         let summary = {
             let mut state = lock(&self.state);
             if state.finished {
@@ -496,10 +515,10 @@ impl Inner {
                     error,
                     summary,
                     runtime,
-                    deadline: Instant::now() + self.finish_timeout,
+                    deadline: Instant::now() + timeout,
                     done: tx,
                 }));
-                let wait = self.finish_timeout + FINISH_MARGIN;
+                let wait = timeout + FINISH_MARGIN;
                 let finished = rx.recv_timeout(wait).map_err(|_| Error::Timeout(wait))??;
                 let _ = w.handle.join();
                 Some((finished, w.dir))
@@ -540,10 +559,23 @@ impl Inner {
 }
 
 impl Drop for Inner {
-    /// The last handle finishes the run (exit code 0) if nobody did.
+    /// The last handle finishes the run if nobody did: with exit code 0, or as failed (exit
+    /// code 1, the panic's message as a console line) when its thread is unwinding from a
+    /// panic. It waits at most [`DROP_UPLOAD_WAIT`] for the upload.
     fn drop(&mut self) {
-        let finished = lock(&self.state).finished;
-        if !finished && let Err(e) = self.finish(0, None) {
+        if lock(&self.state).finished {
+            return;
+        }
+        let (code, error) = match std::thread::panicking() {
+            true => {
+                let message =
+                    crate::panic_note::take().unwrap_or_else(|| "the program panicked".to_owned());
+                (1, Some(format!("the run ended in a panic: {message}")))
+            }
+            false => (0, None),
+        };
+        let wait = self.finish_timeout.min(DROP_UPLOAD_WAIT);
+        if let Err(e) = self.finish_within(code, error, wait) {
             tracing::warn!(error = %e, "finishing a dropped run failed");
         }
     }

@@ -277,7 +277,9 @@ impl Writer {
         if let Err(e) = history.write(spare, log)
             && failed.is_none()
         {
-            *failed = Some(WriteFailure::from(&e));
+            let failure = WriteFailure::from(&e);
+            self.outbox.set_refused(failure.message.clone());
+            *failed = Some(failure);
         }
         if self.upload.is_some() {
             // The upload reads the log: what is written goes to the file now (a failed

@@ -13,8 +13,9 @@ use wandb_log::{LogReader, Mode, Run};
 
 /// The child's run directory, when this process is the child.
 const CHILD: &str = "WANDB_LOG_DISK_FULL_CHILD";
-/// Rows the child logs: about 10 MB of log, far past the limit below.
-const ROWS: u64 = 60_000;
+/// Rows the child logs at most: past the limit below, and past the 64 MiB the writer keeps
+/// waiting for a failing disk, after which the log refuses rows and `log` says so.
+const ROWS: u64 = 400_000;
 
 /// In the child: logs until the disk is full; reports what `flush` and `finish` said.
 fn child(root: &Path) {
@@ -24,15 +25,25 @@ fn child(root: &Path) {
         .id("full0001")
         .init_with(|_| None)
         .expect("init: the limit leaves room for the run record");
+    // Wide rows (a 500-byte note each) reach the limits in fewer rows.
+    let note = wandb_sweep::Value::from("n".repeat(500));
+    let mut log_error = None;
     for i in 0..ROWS {
-        run.log([("loss", i as f64), ("acc", 0.5)])
-            .expect("log never blocks on the disk");
+        let row = [
+            ("loss", wandb_sweep::Value::from(i as f64)),
+            ("note", note.clone()),
+        ];
+        if let Err(e) = run.log(row) {
+            log_error = Some(format!("row {i}: {e}"));
+            break;
+        }
     }
     let wait = std::time::Duration::from_secs(30);
     let first = run.flush(wait).map(|_| ()).map_err(|e| e.to_string());
     let second = run.flush(wait).map(|_| ()).map_err(|e| e.to_string());
     let finished = run.finish(0).map(|_| ()).map_err(|e| e.to_string());
     let report = serde_json::json!({
+        "log": log_error,
         "first_flush": first.err(),
         "second_flush": second.err(),
         "finish": finished.err(),
@@ -58,6 +69,7 @@ fn a_full_disk_is_reported_by_every_flush_and_finish_and_the_log_stays_whole() {
         .arg(std::env::current_exe().expect("test binary"))
         .arg("a_full_disk_is_reported_by_every_flush_and_finish_and_the_log_stays_whole")
         .env(CHILD, &root)
+        .stdout(std::process::Stdio::null())
         .status()
         .expect("sh runs");
     assert!(status.success(), "the child ran to its end: {status}");
@@ -66,6 +78,11 @@ fn a_full_disk_is_reported_by_every_flush_and_finish_and_the_log_stays_whole() {
         &std::fs::read_to_string(root.join("child-report.json")).expect("child report"),
     )
     .expect("json");
+    let log_error = report["log"].as_str().unwrap_or_default();
+    assert!(
+        log_error.contains("refused rows") && log_error.contains("free disk space"),
+        "log says so once rows are refused: {report}"
+    );
     for key in ["first_flush", "second_flush", "finish"] {
         let message = report[key].as_str().unwrap_or_default();
         assert!(

@@ -190,3 +190,40 @@ async fn auto_remembers_the_run_id_until_a_clean_finish() {
     assert!(!file.exists(), "a clean finish forgets the run id");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_dropped_by_a_panic_stays_resumable() {
+    let server = server(false).await;
+    let dir = tmp("auto-panic");
+    let e = common::env(&server.uri(), &dir);
+    let file = dir.join("wandb").join("wandb-resume.json");
+    let crashed = tokio::task::spawn_blocking(move || {
+        std::thread::spawn(move || {
+            let run = Run::builder()
+                .resume(Resume::Auto)
+                .init_with(|k| e.get(k).cloned())
+                .expect("init");
+            run.log([("a", 1)]).expect("log");
+            panic!("training diverged in {}", run.id());
+        })
+        .join()
+        .expect_err("the thread panicked")
+    })
+    .await
+    .expect("join");
+    let message = crashed.downcast_ref::<String>().expect("message");
+    let remembered: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("remembered")).expect("json");
+    let id = remembered["run_id"].as_str().expect("run id");
+    assert!(
+        message.ends_with(id),
+        "the same run is remembered: {message}"
+    );
+    let exit_codes: Vec<i64> = common::bodies(&server)
+        .await
+        .iter()
+        .filter_map(|b| b.get("exitcode")?.as_i64())
+        .collect();
+    assert_eq!(exit_codes, [1], "a panic is not a success");
+    std::fs::remove_dir_all(&dir).ok();
+}
