@@ -124,9 +124,56 @@ fn tls_config() -> Result<rustls::ClientConfig, Error> {
 }
 
 /// What one attempt ended with.
+/// A 2xx reply.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    pub(crate) rate_limit: Option<RateLimit>,
+}
+
+/// What the server's `RateLimit-Remaining` and `RateLimit-Reset` headers say (IETF draft
+/// `polli-ratelimit-headers-02`, as W&B's file stream sends them): `remaining` requests
+/// allowed until the window resets in `reset`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Requests left in the window.
+    pub remaining: f64,
+    /// Until the window resets.
+    pub reset: Duration,
+}
+
+impl RateLimit {
+    /// The hint of a response, when it has both headers as non-negative numbers.
+    fn from_headers(headers: &reqwest::header::HeaderMap) -> Option<Self> {
+        let number = |name: &str| -> Option<f64> {
+            let n: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
+            (n.is_finite() && n >= 0.0).then_some(n)
+        };
+        let reset = Duration::try_from_secs_f64(number("RateLimit-Reset")?).ok()?;
+        Some(RateLimit {
+            remaining: number("RateLimit-Remaining")?,
+            reset,
+        })
+    }
+
+    /// The request rate it allows, in requests per second (`remaining / reset`), clamped to
+    /// W&B's bounds [0.1, 65536].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let hint = wandb_api::RateLimit { remaining: 5.0, reset: Duration::from_secs(10) };
+    /// assert_eq!(hint.rate(), 0.5);
+    /// ```
+    #[must_use]
+    pub fn rate(&self) -> f64 {
+        let secs = self.reset.as_secs_f64().max(1e-3);
+        (self.remaining / secs).clamp(0.1, 65_536.0)
+    }
+}
+
 enum Attempt {
-    /// A 2xx, with its body.
-    Done(String),
+    /// A 2xx, with its body and the server's rate-limit hint.
+    Done(Reply),
     /// A failure, how it failed, and the server's `Retry-After`.
     Failed(Error, Failure, Option<Duration>),
 }
@@ -201,7 +248,8 @@ impl Client {
         let url = self.inner.settings.base_url.join("graphql");
         let text = self
             .post(&url, query.operation_name, body, safety, self.inner.retry)
-            .await?;
+            .await?
+            .text;
         decode::<Q::ResponseData>(&text)
     }
 
@@ -215,7 +263,7 @@ impl Client {
         body: Vec<u8>,
         safety: RetrySafety,
         retry: RetryPolicy,
-    ) -> Result<String, Error> {
+    ) -> Result<Reply, Error> {
         let auth = self.authorization(url);
         let request = || {
             let request = self
@@ -242,18 +290,18 @@ impl Client {
     /// The one retry loop of the crate (GraphQL, the file stream, uploads): sends what
     /// `request` builds until it succeeds, fails in a way `sending.safety` does not retry
     /// (see [`Failure`]), or the policy runs out; waits [`RetryPolicy::wait`] in between,
-    /// the server's `Retry-After` included. Returns the 2xx body, else the last error.
+    /// the server's `Retry-After` included. Returns the 2xx reply, else the last error.
     pub(crate) async fn send(
         &self,
         request: impl Fn() -> reqwest::RequestBuilder,
         sending: &Sending<'_>,
-    ) -> Result<String, Error> {
+    ) -> Result<Reply, Error> {
         let policy = sending.policy;
         let mut attempt = 0;
         loop {
             let sent = request().timeout(policy.timeout);
             let (error, failure, after) = match self.attempt(sent, sending).await {
-                Attempt::Done(text) => return Ok(text),
+                Attempt::Done(reply) => return Ok(reply),
                 Attempt::Failed(error, failure, after) => (error, failure, after),
             };
             if !sending.safety.allows(failure) {
@@ -341,13 +389,14 @@ impl Client {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        let rate_limit = RateLimit::from_headers(response.headers());
         let text = match response.text().await {
             Ok(t) => t,
             // The server answered, so it may have acted on the request.
             Err(e) => return Attempt::Failed(error(&e), Failure::Unknown, None),
         };
         if (200..300).contains(&status) {
-            return Attempt::Done(text);
+            return Attempt::Done(Reply { text, rate_limit });
         }
         Attempt::Failed(
             (sending.status_error)(status, &text, retry_after),

@@ -41,10 +41,13 @@ pub struct Chunk {
 }
 
 /// What the server answered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct StreamResponse {
     /// Someone asked the run to stop (the UI's Stop button).
     pub stopped: bool,
+    /// The server's rate-limit hint (`RateLimit-Remaining`, `RateLimit-Reset`), if it sent one.
+    pub rate_limit: Option<crate::RateLimit>,
 }
 
 /// A run's file stream: sends chunks one at a time and advances the offsets only after a
@@ -152,7 +155,7 @@ impl FileStream {
     pub async fn send(&mut self, chunk: &Chunk) -> Result<StreamResponse, Error> {
         let body = serde_json::to_vec(&self.body(chunk))
             .map_err(|e| Error::InvalidResponse(e.to_string()))?;
-        let text = self
+        let reply = self
             .client
             .post(
                 &self.url,
@@ -165,11 +168,14 @@ impl FileStream {
         self.offsets.history += chunk.history.len() as u64;
         self.offsets.events += chunk.events.len() as u64;
         self.offsets.output += chunk.output.len() as u64;
-        let stopped = serde_json::from_str::<Json>(&text)
+        let stopped = serde_json::from_str::<Json>(&reply.text)
             .ok()
             .and_then(|v| v.get("stopped").and_then(Json::as_bool))
             .unwrap_or(false);
-        Ok(StreamResponse { stopped })
+        Ok(StreamResponse {
+            stopped,
+            rate_limit: reply.rate_limit,
+        })
     }
 }
 

@@ -60,7 +60,7 @@ mod retry;
 mod secret;
 mod settings;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, RateLimit};
 pub use error::{Error, Result};
 pub use extended_json::{
     parse_extended_json, to_extended_json, write_extended_json, write_json_string,

@@ -278,3 +278,33 @@ async fn stopped_preempting_heartbeat_and_extended_json() {
         "bare tokens inside the line: {text}"
     );
 }
+
+#[tokio::test]
+async fn rate_limit_headers_reach_the_response_and_odd_ones_are_ignored() {
+    let server = MockServer::start().await;
+    for (run, remaining, reset) in [("good", "4", "8"), ("odd", "-1", "soon")] {
+        Mock::given(method("POST"))
+            .and(path(format!("/files/mock-entity/proj/{run}/file_stream")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("RateLimit-Remaining", remaining)
+                    .insert_header("RateLimit-Reset", reset)
+                    .set_body_json(json!({})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let client = client_for(&server.uri(), fast_retry(0));
+    let send = |run: &'static str| {
+        let client = client.clone();
+        async move {
+            FileStream::new(client, "mock-entity", "proj", run, Offsets::default())
+                .send(&Chunk::default())
+                .await
+                .expect("sent")
+        }
+    };
+    let good = send("good").await.rate_limit.expect("a hint");
+    assert_eq!(good.rate(), 0.5, "4 requests in 8 s");
+    assert_eq!(send("odd").await.rate_limit, None);
+}

@@ -45,6 +45,7 @@ mod offline_run;
 mod outbox;
 mod panic_note;
 pub mod proto;
+mod rate_limiter;
 mod resume;
 mod row;
 mod run;

@@ -152,11 +152,6 @@ impl UploadSource {
         self.exit_code
     }
 
-    /// Whether the exit record (or a complete log's end) was read.
-    pub(crate) fn ended(&self) -> bool {
-        self.exit_code.is_some()
-    }
-
     fn add(&mut self, record: Record, batch: &mut Batch) {
         let Some(record) = record.record_type else {
             return;

@@ -6,6 +6,7 @@
 //! One request is in flight at a time. Requests are bounded by bytes as W&B bounds them
 //! (10 MiB); while a backlog is waiting the next request leaves as soon as the previous one
 //! is answered, otherwise at most once a second, and a heartbeat keeps an idle stream alive.
+//! The server's `RateLimit-*` hints pace requests ([`RateLimiter`]).
 //! Errors come in three classes: transient ones (5xx, 429, timeouts, lost connections) are
 //! retried with capped backoff for as long as the uploader lives; a request too large for
 //! the server (413) is split; permanent ones (400, 401, 403, 404, 409, 422) stop the upload
@@ -22,6 +23,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::metric::config_metrics;
 use crate::proto::RunRecord;
+use crate::rate_limiter::RateLimiter;
 use crate::upload_source::{Batch, MAX_REQUEST_BYTES, UploadSource};
 use wandb_api::{
     Chunk, Client, Error as ApiError, FileStream, Offsets, RetryPolicy, RunUpsert, StreamResponse,
@@ -103,6 +105,8 @@ pub(crate) struct Uploader {
     /// The largest request, halved after each 413.
     max_bytes: usize,
     flight: Option<Flight>,
+    /// The server's rate-limit hints, spent per file-stream request.
+    limiter: RateLimiter,
     last_sent: Option<Instant>,
     retry_at: Option<Instant>,
     failures: u32,
@@ -153,6 +157,7 @@ impl Uploader {
             batch: Batch::default(),
             max_bytes: MAX_REQUEST_BYTES,
             flight: None,
+            limiter: RateLimiter::new(Instant::now()),
             last_sent: None,
             retry_at: None,
             failures: 0,
@@ -221,9 +226,10 @@ impl Uploader {
             || !self.ready.is_empty()
             || (news && (finishing || idle >= INTERVAL))
             || idle >= HEARTBEAT;
-        if !due {
+        if !due || self.limiter.wait(now) > Duration::ZERO {
             return;
         }
+        self.limiter.spend(now);
         let StreamState::Ready(stream) = std::mem::replace(&mut self.stream, StreamState::InFlight)
         else {
             return;
@@ -305,6 +311,9 @@ impl Uploader {
                 self.stream = StreamState::Ready(*stream);
                 match result {
                     Ok(response) => {
+                        if let Some(hint) = response.rate_limit {
+                            self.limiter.observe(hint, now);
+                        }
                         self.uploaded += chunk.history.len() as u64;
                         if response.stopped {
                             self.stop.store(true, Ordering::Relaxed);
@@ -384,13 +393,9 @@ impl Uploader {
             }
             self.start_due(now, true);
             let Some(flight) = self.flight.take() else {
-                if !self.source.as_ref().is_some_and(UploadSource::ended) && self.retry_at.is_none()
-                {
-                    // The log's end is not written yet (nothing else is waited for here).
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    continue;
-                }
-                let wake = self.retry_at.unwrap_or(now).min(deadline);
+                // Waiting for a retry, the rate limit, or the end of the log to be written.
+                let soon = now + self.limiter.wait(now).max(Duration::from_millis(5));
+                let wake = self.retry_at.unwrap_or(soon).min(deadline);
                 tokio::time::sleep_until(wake.into()).await;
                 continue;
             };
