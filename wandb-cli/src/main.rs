@@ -15,6 +15,7 @@
 mod agent;
 mod output;
 mod remote;
+mod report;
 mod sweep;
 mod sync;
 mod trial;
@@ -73,6 +74,12 @@ enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+    /// Write one HTML file with the runs' learning curves, a run table and, for a local
+    /// sweep, the parameter charts; it opens in any browser, offline. No account needed.
+    ///
+    /// Exit codes: 0 written (unreadable runs are skipped and listed), 1 an invalid --config,
+    /// 2 no runs found, a path or the output cannot be read or written.
+    Report(report::ReportArgs),
 }
 
 /// The process's environment without the variables whose name or value is not UTF-8
@@ -112,6 +119,7 @@ fn main() -> ExitCode {
             entity,
             project,
         } => sync::sync(&dirs, entity, project),
+        Command::Report(args) => report::run(&args),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
