@@ -14,8 +14,9 @@ pub(crate) struct Malformed;
 /// An item's value, borrowed from the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum ItemValue<'a> {
-    /// Extended JSON text (`0.5`, `NaN`, `{"_type": "image-file", …}`).
-    Json(&'a str),
+    /// Extended JSON text (`0.5`, `NaN`, `{"_type": "image-file", …}`), not yet checked
+    /// to be UTF-8.
+    Json(&'a [u8]),
     /// A typed number.
     Number(f64),
     /// A typed value that is not a number (boolean, text).
@@ -36,18 +37,19 @@ pub(crate) fn history_field(record: &[u8]) -> Result<Option<&[u8]>, Malformed> {
     Ok(None)
 }
 
-/// Calls `item` with each item's name (nested keys joined by `.`) and value; returns the
-/// record's step number, if it has one.
+/// Calls `item` with each item's name (nested keys joined by `.`) and value, both as bytes
+/// not yet checked to be UTF-8 (most are compared with known names, or parsed as numbers,
+/// and never need the check); returns the record's step number, if it has one.
 ///
 /// # Errors
-/// [`Malformed`] for bytes that are not a history record or text that is not UTF-8.
+/// [`Malformed`] for bytes that are not a history record.
 pub(crate) fn read_items<'a>(
     history: &'a [u8],
-    mut item: impl FnMut(&str, ItemValue<'a>),
+    mut item: impl FnMut(&[u8], ItemValue<'a>),
 ) -> Result<Option<i64>, Malformed> {
     let mut wire = Wire(history);
     let mut step = None;
-    let mut nested = String::new();
+    let mut nested = Vec::new();
     while let Some((number, field)) = wire.field()? {
         match (number, field) {
             (1, Field::Bytes(bytes)) => {
@@ -75,22 +77,22 @@ pub(crate) fn read_items<'a>(
 /// and its value.
 fn one_item<'a>(
     bytes: &'a [u8],
-    nested: &mut String,
-) -> Result<(Option<&'a str>, Option<ItemValue<'a>>), Malformed> {
+    nested: &mut Vec<u8>,
+) -> Result<(Option<&'a [u8]>, Option<ItemValue<'a>>), Malformed> {
     let mut wire = Wire(bytes);
     let mut key = None;
     let mut value = None;
     nested.clear();
     while let Some((number, field)) = wire.field()? {
         match (number, field) {
-            (1, Field::Bytes(b)) => key = Some(text(b)?),
+            (1, Field::Bytes(b)) => key = Some(b),
             (2, Field::Bytes(b)) => {
                 if !nested.is_empty() {
-                    nested.push('.');
+                    nested.push(b'.');
                 }
-                nested.push_str(text(b)?);
+                nested.extend_from_slice(b);
             }
-            (16 | 8, Field::Bytes(b)) => value = Some(ItemValue::Json(text(b)?)),
+            (16 | 8, Field::Bytes(b)) => value = Some(ItemValue::Json(b)),
             (5, Field::Varint(v)) => {
                 value = Some(ItemValue::Number(
                     ((v >> 1) as i64 ^ -((v & 1) as i64)) as f64,
@@ -108,10 +110,6 @@ fn one_item<'a>(
     Ok((key, value))
 }
 
-fn text(bytes: &[u8]) -> Result<&str, Malformed> {
-    std::str::from_utf8(bytes).map_err(|_| Malformed)
-}
-
 /// A protobuf field's payload.
 #[derive(Debug, Clone, Copy)]
 enum Field<'a> {
@@ -125,7 +123,15 @@ enum Field<'a> {
 struct Wire<'a>(&'a [u8]);
 
 impl<'a> Wire<'a> {
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, Malformed> {
+        // Most varints here (tags, lengths) are one byte.
+        if let Some((&byte, rest)) = self.0.split_first()
+            && byte < 0x80
+        {
+            self.0 = rest;
+            return Ok(u64::from(byte));
+        }
         let mut value = 0u64;
         for (i, &byte) in self.0.iter().enumerate().take(10) {
             value |= u64::from(byte & 0x7f) << (7 * i);
@@ -137,6 +143,7 @@ impl<'a> Wire<'a> {
         Err(Malformed)
     }
 
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
         if n > self.0.len() {
             return Err(Malformed);
@@ -147,6 +154,7 @@ impl<'a> Wire<'a> {
     }
 
     /// The next field number and payload; `None` at the end.
+    #[inline(always)]
     fn field(&mut self) -> Result<Option<(u64, Field<'a>)>, Malformed> {
         if self.0.is_empty() {
             return Ok(None);
@@ -211,9 +219,12 @@ mod tests {
         assert_eq!(step, Some(3));
         let texts: Vec<(&str, &str)> = items
             .iter()
-            .map(|(k, v)| match v {
-                ItemValue::Json(t) => (k.as_str(), *t),
-                _ => (k.as_str(), "?"),
+            .map(|(k, v)| {
+                let k = std::str::from_utf8(k).unwrap();
+                match v {
+                    ItemValue::Json(t) => (k, std::str::from_utf8(t).unwrap()),
+                    _ => (k, "?"),
+                }
             })
             .collect();
         assert_eq!(
@@ -241,6 +252,6 @@ mod tests {
         history.append(&mut item);
         let mut seen = Vec::new();
         read_items(&history, |k, v| seen.push((k.to_owned(), v))).unwrap();
-        assert_eq!(seen, [("n".to_owned(), ItemValue::Number(-3.0))]);
+        assert_eq!(seen, [(b"n".to_vec(), ItemValue::Number(-3.0))]);
     }
 }

@@ -123,11 +123,10 @@ impl RunLog {
         while let Some(payload) = reader.next_payload() {
             records += 1;
             match history_field(&payload) {
-                Ok(Some(history)) => {
-                    if reading.history(history).is_err() {
-                        reading.log.damaged_records += 1;
-                    }
-                }
+                Ok(Some(history)) => match reading.history(history) {
+                    Ok(()) => reading.last_history = Some(payload),
+                    Err(Malformed) => reading.log.damaged_records += 1,
+                },
                 Ok(None) => match Record::decode(&payload[..]) {
                     Ok(record) => reading.record(record),
                     Err(_) => reading.log.damaged_records += 1,
@@ -170,8 +169,9 @@ struct Reading {
     columns: Columns,
     /// The step of each history row.
     steps: Vec<f64>,
-    /// `_runtime` of the last row, and the summary's `_wandb.runtime`.
-    row_runtime: Option<f64>,
+    /// The last history record (its `_runtime` is read at the end).
+    last_history: Option<Vec<u8>>,
+    /// The summary's `_wandb.runtime`.
     summary_runtime: Option<f64>,
     exit_runtime: Option<f64>,
     seen_run: bool,
@@ -182,13 +182,11 @@ impl Reading {
         let row = u32::try_from(self.steps.len()).map_err(|_| Malformed)?;
         let mut position = 0;
         let mut step_item = None;
-        let mut runtime = None;
         let columns = &mut self.columns;
         let step = read_items(history, |name, value| {
             match name {
-                STEP => step_item = number(value),
-                "_runtime" => runtime = number(value),
-                _ if name.starts_with('_') => {}
+                b"_step" => step_item = Some(value),
+                [b'_', ..] => {}
                 _ => columns.add(row, position, name, value),
             }
             position += 1;
@@ -196,12 +194,9 @@ impl Reading {
         let previous = self.steps.last().copied();
         let step = step
             .map(|s| s as f64)
-            .or(step_item)
+            .or_else(|| step_item.and_then(number))
             .unwrap_or_else(|| previous.map_or(0.0, |p| p + 1.0));
         self.steps.push(step);
-        if runtime.is_some() {
-            self.row_runtime = runtime;
-        }
         Ok(())
     }
 
@@ -262,9 +257,10 @@ impl Reading {
     fn finish(mut self) -> RunLog {
         let mut log = std::mem::take(&mut self.log);
         log.rows = self.steps.len() as u64;
+        let row_runtime = self.last_history.as_deref().and_then(runtime_of);
         // The exit record and the summary hold whole seconds, the last row a float: the
         // largest is the nearest to the run's end.
-        log.runtime = [self.exit_runtime, self.summary_runtime, self.row_runtime]
+        log.runtime = [self.exit_runtime, self.summary_runtime, row_runtime]
             .into_iter()
             .flatten()
             .filter(|r| r.is_finite())
@@ -320,44 +316,55 @@ struct Column {
 }
 
 impl Columns {
-    fn add(&mut self, row: u32, position: usize, name: &str, value: ItemValue<'_>) {
+    fn add(&mut self, row: u32, position: usize, name: &[u8], value: ItemValue<'_>) {
         let text = match value {
             ItemValue::Number(v) => return self.push(row, position, name, v),
             ItemValue::Other => return self.note(name, "text or booleans"),
-            ItemValue::Json(text) => text.trim(),
+            ItemValue::Json(text) => text.trim_ascii_start(),
         };
-        match text.as_bytes().first() {
-            Some(b'{') => self.object(row, name, &parse_json(text)),
+        match text.first() {
+            Some(b'{') => match std::str::from_utf8(text) {
+                Ok(json) => self.object(row, &String::from_utf8_lossy(name), &parse_json(json)),
+                Err(_) => self.note(name, "text that is not UTF-8"),
+            },
             Some(b'"') => self.note(name, "text"),
             Some(b'[') => self.note(name, "lists"),
             Some(b't' | b'f') => self.note(name, "booleans"),
             Some(b'n') | None => {}
-            Some(_) => match text.parse::<f64>() {
-                Ok(v) => self.push(row, position, name, v),
-                Err(_) => self.note(name, "values that are not numbers"),
+            Some(_) => match number(ItemValue::Json(text)) {
+                Some(v) => self.push(row, position, name, v),
+                None => self.note(name, "values that are not numbers"),
             },
         }
     }
 
-    fn push(&mut self, row: u32, position: usize, name: &str, v: f64) {
-        let cached = self
-            .by_position
-            .get(position)
-            .copied()
-            .filter(|&i| self.index.get_index(i).is_some_and(|(k, _)| k == name));
-        let i = cached.unwrap_or_else(|| {
-            let i = match self.index.get_index_of(name) {
-                Some(i) => i,
-                None => self.index.insert_full(name.to_owned(), Column::default()).0,
-            };
-            if position != usize::MAX {
-                if self.by_position.len() <= position {
-                    self.by_position.resize(position + 1, usize::MAX);
-                }
-                self.by_position[position] = i;
-            }
-            i
+    /// Appends a value to the column `name`; the column of the same position in the previous
+    /// row is tried first (`position` `usize::MAX`: no position).
+    fn push(&mut self, row: u32, position: usize, name: &[u8], v: f64) {
+        let cached = self.by_position.get(position).copied().filter(|&i| {
+            self.index
+                .get_index(i)
+                .is_some_and(|(k, _)| k.as_bytes() == name)
         });
+        let i = match cached {
+            Some(i) => i,
+            None => {
+                let Ok(name) = std::str::from_utf8(name) else {
+                    return self.note(name, "a name that is not UTF-8");
+                };
+                let i = match self.index.get_index_of(name) {
+                    Some(i) => i,
+                    None => self.index.insert_full(name.to_owned(), Column::default()).0,
+                };
+                if position != usize::MAX {
+                    if self.by_position.len() <= position {
+                        self.by_position.resize(position + 1, usize::MAX);
+                    }
+                    self.by_position[position] = i;
+                }
+                i
+            }
+        };
         if let Some((_, column)) = self.index.get_index_mut(i) {
             column.rows.push(row);
             column.values.push(v);
@@ -367,24 +374,25 @@ impl Columns {
     /// A logged mapping: W&B media (`_type`) are noted; nested numbers become `name.key`.
     fn object(&mut self, row: u32, name: &str, value: &Value) {
         let Value::Map(map) = value else {
-            return self.note(name, "values that are not numbers");
+            return self.note(name.as_bytes(), "values that are not numbers");
         };
         if let Some(kind) = map.get("_type").and_then(Value::as_str) {
-            return self.note(name, &format!("W&B media ({kind})"));
+            return self.note(name.as_bytes(), &format!("W&B media ({kind})"));
         }
         for (key, inner) in map {
             let nested = format!("{name}.{key}");
             match inner {
-                Value::Number(n) => self.push(row, usize::MAX, &nested, n.as_f64()),
+                Value::Number(n) => self.push(row, usize::MAX, nested.as_bytes(), n.as_f64()),
                 Value::Map(_) => self.object(row, &nested, inner),
                 _ => {}
             }
         }
     }
 
-    fn note(&mut self, name: &str, what: &str) {
-        if !self.non_numeric.contains_key(name) {
-            self.non_numeric.insert(name.to_owned(), what.to_owned());
+    fn note(&mut self, name: &[u8], what: &str) {
+        let name = String::from_utf8_lossy(name);
+        if !self.non_numeric.contains_key(name.as_ref()) {
+            self.non_numeric.insert(name.into_owned(), what.to_owned());
         }
     }
 
@@ -409,12 +417,29 @@ impl Columns {
     }
 }
 
+/// A number from extended JSON (`0.5`, `NaN`, `-Infinity`) or a typed value.
 fn number(value: ItemValue<'_>) -> Option<f64> {
     match value {
         ItemValue::Number(v) => Some(v),
-        ItemValue::Json(text) => text.trim().parse().ok(),
+        ItemValue::Json(bytes) => {
+            let text = std::str::from_utf8(bytes).ok()?;
+            text.parse().ok().or_else(|| text.trim().parse().ok())
+        }
         ItemValue::Other => None,
     }
+}
+
+/// `_runtime` of a history record.
+fn runtime_of(record: &[u8]) -> Option<f64> {
+    let history = history_field(record).ok()??;
+    let mut runtime = None;
+    read_items(history, |name, value| {
+        if name == b"_runtime" {
+            runtime = number(value);
+        }
+    })
+    .ok()?;
+    runtime
 }
 
 fn item_key(key: &str, nested: &[String]) -> String {

@@ -43,6 +43,10 @@ pub(crate) fn run_table(set: &RunSet, out: &mut String) {
     }
     for key in shown {
         out.push_str("<th class=\"n\">");
+        // A config key named like a metric column is told apart.
+        if summaries.contains(&key.as_str()) {
+            out.push_str("config.");
+        }
         escape(key, out);
         out.push_str("</th>");
     }
