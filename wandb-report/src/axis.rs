@@ -56,6 +56,20 @@ impl Axis {
         }
     }
 
+    /// An axis over `values` (finite ones only), as [`Axis::fit`]; `None` when there are
+    /// none.
+    pub(crate) fn of_values(values: impl IntoIterator<Item = f64>, round: bool) -> Option<Axis> {
+        let mut range: Option<(f64, f64)> = None;
+        let mut min_positive: Option<f64> = None;
+        for v in values.into_iter().filter(|v| v.is_finite()) {
+            range = Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+            if v > 0.0 {
+                min_positive = Some(min_positive.map_or(v, |m| m.min(v)));
+            }
+        }
+        range.map(|(lo, hi)| Axis::fit(lo, hi, min_positive, round))
+    }
+
     /// Where `v` is, from 0 (at `lo`) to 1 (at `hi`); NaN for values the axis cannot show
     /// (non-positive values on a log axis).
     pub(crate) fn fraction(&self, v: f64) -> f64 {

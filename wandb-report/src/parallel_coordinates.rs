@@ -52,15 +52,9 @@ pub(crate) fn parallel_coordinates(
         .map(|i| ParamAxis::fit(&traces.iter().map(|t| t.values[i]).collect::<Vec<_>>()))
         .collect();
     let Some(axes) = axes else { return };
-    let values: Vec<f64> = traces.iter().map(|t| t.metric).collect();
-    let (Some(lo), Some(hi)) = (
-        values.iter().copied().reduce(f64::min),
-        values.iter().copied().reduce(f64::max),
-    ) else {
+    let Some(metric_axis) = Axis::of_values(traces.iter().map(|t| t.metric), false) else {
         return;
     };
-    let min_positive = values.iter().copied().filter(|&v| v > 0.0).reduce(f64::min);
-    let metric_axis = Axis::fit(lo, hi, min_positive, false);
     let step = (W - LEFT - RIGHT) / params.len() as f64;
     let ax = |i: usize| LEFT + i as f64 * step;
     let py = |fraction: f64| TOP + (1.0 - fraction) * (H - TOP - BOTTOM);

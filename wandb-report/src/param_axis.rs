@@ -25,14 +25,7 @@ impl ParamAxis {
             .map(|v| v.as_number().map(|n| n.as_f64()).filter(|x| x.is_finite()))
             .collect();
         if let Some(numbers) = numbers {
-            let lo = numbers.iter().copied().reduce(f64::min)?;
-            let hi = numbers.iter().copied().reduce(f64::max)?;
-            let min_positive = numbers
-                .iter()
-                .copied()
-                .filter(|&x| x > 0.0)
-                .reduce(f64::min);
-            return Some(ParamAxis::Numeric(Axis::fit(lo, hi, min_positive, false)));
+            return Axis::of_values(numbers, false).map(ParamAxis::Numeric);
         }
         let mut categories: Vec<String> = values.iter().map(|v| value_text(v)).collect();
         categories.sort();

@@ -39,7 +39,9 @@ pub(crate) struct Dot<'a> {
 pub(crate) fn scatter(param: &str, metric: &str, dots: &[Dot<'_>], out: &mut String) {
     let xs: Vec<&Value> = dots.iter().map(|d| d.x).collect();
     let Some(x) = ParamAxis::fit(&xs) else { return };
-    let Some(y) = value_axis(dots) else { return };
+    let Some(y) = Axis::of_values(dots.iter().map(|d| d.y), true) else {
+        return;
+    };
     out.push_str("<figure class=\"chart\"><figcaption><b>");
     escape(metric, out);
     out.push_str("</b> by <b>");
@@ -90,17 +92,6 @@ pub(crate) fn scatter(param: &str, metric: &str, dots: &[Dot<'_>], out: &mut Str
         out.push_str("</title></circle>");
     }
     out.push_str("</svg></figure>\n");
-}
-
-fn value_axis(dots: &[Dot<'_>]) -> Option<Axis> {
-    let lo = dots.iter().map(|d| d.y).reduce(f64::min)?;
-    let hi = dots.iter().map(|d| d.y).reduce(f64::max)?;
-    let min_positive = dots
-        .iter()
-        .map(|d| d.y)
-        .filter(|&v| v > 0.0)
-        .reduce(f64::min);
-    Some(Axis::fit(lo, hi, min_positive, true))
 }
 
 fn px(fraction: f64) -> f64 {

@@ -16,8 +16,6 @@ pub(crate) struct Series {
     pub(crate) x_label: String,
     /// The points in logged order, down-sampled; `y` NaN is a gap.
     pub(crate) points: Vec<Point>,
-    /// Values logged.
-    pub(crate) logged: usize,
     /// Values that were NaN or infinite.
     pub(crate) non_finite: usize,
     /// The smallest and largest finite x.
@@ -39,7 +37,6 @@ impl Series {
             ..Series::default()
         };
         for &[x, y] in points {
-            series.logged += 1;
             if !y.is_finite() {
                 series.non_finite += 1;
             }
@@ -262,6 +259,6 @@ mod tests {
     fn points_without_a_placeable_x_are_dropped() {
         let series = Series::new("epoch", &[[f64::NAN, 1.0], [1.0, 2.0]], 10);
         assert_eq!(series.points, [[1.0, 2.0]]);
-        assert_eq!(series.logged, 2);
+        assert_eq!(series.non_finite, 0);
     }
 }

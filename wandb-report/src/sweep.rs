@@ -1,7 +1,7 @@
 //! A local sweep as its directory keeps it (`sweep-state.json`: each trial's parameters,
 //! status, metric and run directory), and hyperband's bands from the sweep config.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use wandb_agent::local_sweep::{STATE_FILE, TrialRecord};
@@ -10,8 +10,6 @@ use wandb_sweep::{EarlyTerminate, Goal, SweepConfig};
 /// A local sweep.
 #[derive(Debug, Clone)]
 pub(crate) struct LocalSweep {
-    /// The sweep directory.
-    pub(crate) dir: PathBuf,
     /// The local sweep id.
     pub(crate) id: String,
     /// The sweep's metric.
@@ -65,7 +63,6 @@ impl LocalSweep {
             .metric
             .map_or((None, false), |m| (Some(m.name), m.maximize));
         Ok(LocalSweep {
-            dir: dir.to_path_buf(),
             id: state.sweep_id,
             metric,
             maximize,
@@ -85,23 +82,13 @@ impl LocalSweep {
         self
     }
 
-    /// The trial logged in `log_dir` (a run directory), matched by directory, else by run
-    /// id.
+    /// The trial logged in `log_dir` (a run directory), matched by the directory's name
+    /// (`offline-run-<time>-<id>`, unique in the sweep), else by run id.
     pub(crate) fn trial_of(&self, log_dir: &Path, run_id: &str) -> Option<&TrialRecord> {
-        let same = |a: &Path, b: &Path| {
-            a == b
-                || std::fs::canonicalize(a)
-                    .ok()
-                    .zip(std::fs::canonicalize(b).ok())
-                    .is_some_and(|(a, b)| a == b)
-        };
+        let name = log_dir.file_name()?;
         self.trials
             .iter()
-            .find(|t| {
-                t.run_dir
-                    .as_ref()
-                    .is_some_and(|d| same(&self.dir.join(d), log_dir))
-            })
+            .find(|t| t.run_dir.as_ref().and_then(|d| d.file_name()) == Some(name))
             .or_else(|| self.trials.iter().rev().find(|t| t.run_id == run_id))
     }
 }

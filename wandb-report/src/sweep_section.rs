@@ -11,6 +11,7 @@ use crate::axis::value_text;
 use crate::importance::{correlations, table};
 use crate::page::swatch;
 use crate::parallel_coordinates::{Trace, parallel_coordinates};
+use crate::run_log::flatten;
 use crate::run_set::RunSet;
 use crate::run_state::RunState;
 use crate::scatter::{Dot, scatter};
@@ -18,25 +19,12 @@ use crate::svg::{escape, escaped};
 
 /// A trial's parameters, nested groups as dotted names.
 fn flat_params(params: &Value) -> IndexMap<String, Value> {
-    fn walk(prefix: &str, value: &Value, out: &mut IndexMap<String, Value>) {
-        match value {
-            Value::Map(m) => {
-                for (k, v) in m {
-                    let name = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&name, v, out);
-                }
-            }
-            other => {
-                out.insert(prefix.to_owned(), other.clone());
-            }
+    let mut out = IndexMap::new();
+    if let Value::Map(m) = params {
+        for (k, v) in m {
+            flatten(k, v.clone(), &mut out);
         }
     }
-    let mut out = IndexMap::new();
-    walk("", params, &mut out);
     out
 }
 
