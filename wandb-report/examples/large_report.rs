@@ -74,7 +74,11 @@ fn write_run(dir: &Path, k: usize, rows: u32) -> std::io::Result<()> {
         noise ^= noise << 17;
         let jitter = (noise % 1000) as f64 / 1000.0;
         let t = f64::from(step) + 1.0;
-        let spike = if noise.is_multiple_of(50_000) { 10.0 } else { 0.0 };
+        let spike = if noise.is_multiple_of(50_000) {
+            10.0
+        } else {
+            0.0
+        };
         let row = Value::Map(
             [
                 (

@@ -9,6 +9,8 @@ const LOG_SPAN: f64 = 100.0;
 
 /// About how many intervals between ticks a linear axis gets (4 to 7).
 const TICKS: f64 = 4.0;
+/// Never more ticks than this, whatever the range.
+const MAX_TICKS: i64 = 20;
 
 /// A value axis.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,6 +93,10 @@ impl Axis {
         let step = nice_step((self.hi - self.lo) / TICKS);
         let first = (self.lo / step).ceil() as i64;
         let last = (self.hi / step + 1e-9).floor() as i64;
+        if !(0..=MAX_TICKS).contains(&(last.saturating_sub(first))) {
+            // A range too wide for f64 steps (values near ±1e308): its ends only.
+            return [self.lo, self.hi].map(|v| (v, short(v))).to_vec();
+        }
         (first..=last)
             .map(|k| {
                 let v = k as f64 * step;
@@ -105,7 +111,9 @@ impl Axis {
             self.lo.log10().ceil() as i32,
             self.hi.log10().floor() as i32,
         );
-        let mut ticks: Vec<f64> = (a..=b).map(|k| 10f64.powi(k)).collect();
+        // Every decade, or every few when there are many.
+        let stride = usize::try_from((b - a) / 8).unwrap_or(0).max(1);
+        let mut ticks: Vec<f64> = (a..=b).step_by(stride).map(|k| 10f64.powi(k)).collect();
         if ticks.len() < 3 {
             let extra: Vec<f64> = (a - 1..=b)
                 .flat_map(|k| [2.0, 5.0].map(|m| m * 10f64.powi(k)))
@@ -230,6 +238,18 @@ mod tests {
         assert_eq!(
             labels(&narrow),
             ["0.05", "0.1", "0.2", "0.5", "1", "2", "5"]
+        );
+    }
+
+    #[test]
+    fn extreme_ranges_get_few_ticks() {
+        let huge = Axis::fit(-1e308, 1e308, None, true);
+        assert!(huge.ticks().len() <= 20);
+        let decades = Axis::fit(1e-300, 1e300, Some(1e-300), true);
+        assert!(
+            decades.log && decades.ticks().len() <= 10,
+            "{:?}",
+            decades.ticks()
         );
     }
 

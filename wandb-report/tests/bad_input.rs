@@ -177,3 +177,60 @@ fn a_broken_sweep_state_still_shows_the_runs() {
     assert!(reason(&page, "sweep-state.json").contains("the runs are shown without the sweep"));
     assert!(section(&page.html, "parameters").is_empty());
 }
+
+/// Logs damaged at many places (bytes flipped in a valid log, garbage after a valid header):
+/// every one is shown or listed as skipped, and nothing panics.
+#[test]
+fn damage_anywhere_is_shown_or_skipped() {
+    let tmp = TempDir::new("damage");
+    let source = offline_run(
+        &tmp.path().join("source"),
+        "src00001",
+        1_700_000_000,
+        "{lr: 0.1, model: {depth: 3}}",
+        &training_rows(300, 0),
+        Some(0),
+    );
+    let good = fs::read(log_of(&source)).expect("the log");
+    let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        noise ^= noise << 13;
+        noise ^= noise >> 7;
+        noise ^= noise << 17;
+        noise
+    };
+    let root = tmp.path().join("damaged");
+    let count = 60;
+    for k in 0..count {
+        let mut bytes = good.clone();
+        if k % 3 == 0 {
+            // Garbage after the header.
+            let len = (next() % 4000) as usize;
+            bytes.truncate(wandb_log::FILE_HEADER.len());
+            bytes.extend((0..len).map(|_| next() as u8));
+        } else {
+            for _ in 0..1 + k % 7 {
+                let at = 7 + (next() as usize) % (bytes.len() - 7);
+                bytes[at] ^= 1 << (next() % 8);
+            }
+            if k % 5 == 0 {
+                bytes.truncate((next() as usize) % bytes.len());
+            }
+        }
+        let dir = root.join(format!("wandb/offline-run-20240101_000000-dmg{k:05}"));
+        fs::create_dir_all(&dir).expect("mkdir");
+        fs::write(dir.join(format!("run-dmg{k:05}.wandb")), bytes).expect("write");
+    }
+    match Report::new([&root]).render() {
+        Ok(page) => {
+            let skipped_runs = page
+                .skipped
+                .iter()
+                .filter(|s| s.what.ends_with(".wandb") && !s.what.starts_with("run "))
+                .count();
+            assert_eq!(page.runs + skipped_runs, count);
+            assert_eq!(table_rows(&page.html).len(), page.runs);
+        }
+        Err(e) => assert!(matches!(e, Error::NoRuns { .. }), "{e}"),
+    }
+}
