@@ -15,6 +15,7 @@
 mod agent;
 mod output;
 mod remote;
+mod report;
 mod sweep;
 mod sync;
 mod trial;
@@ -77,6 +78,12 @@ enum Command {
         #[arg(long)]
         include_synced: bool,
     },
+    /// Write one HTML file with the runs' learning curves, a run table and, for a local
+    /// sweep, the parameter charts; it opens in any browser, offline. No account needed.
+    ///
+    /// Exit codes: 0 written (unreadable runs are skipped and listed), 1 an invalid --config,
+    /// 2 no runs found, a path or the output cannot be read or written.
+    Report(report::ReportArgs),
 }
 
 /// The process's environment without the variables whose name or value is not UTF-8
@@ -117,6 +124,7 @@ fn main() -> ExitCode {
             project,
             include_synced,
         } => sync::sync(&dirs, entity, project, include_synced),
+        Command::Report(args) => report::run(&args),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Quickstart: check a sweep config, then run it as a local sweep (bayes search, hyperband
 //! early termination) over a small MLP trained on two moons, all offline: no account, no
-//! network. Prints the leaderboard, where the runs are and how to upload them.
+//! network. Prints the leaderboard, where the runs are and how to upload them, and writes an
+//! HTML report of the sweep (learning curves, parameter charts) that opens offline.
 //!
 //! `cargo run --release -p quickstart [SWEEP_DIR]` (default
 //! `quickstart-sweep`; running it again resumes that sweep).
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use wandb_agent::{LocalSweep, SweepReport};
 use wandb_log::Run;
+use wandb_report::Report;
 use wandb_sweep::{EarlyTerminate, SweepConfig};
 
 use crate::mlp::Mlp;
@@ -65,11 +67,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         val.len()
     );
     let started = Instant::now();
-    let report = LocalSweep::new(config, &dir)
+    let sweep = LocalSweep::new(config, &dir)
         .parallel(PARALLEL)
-        .poll_interval(Duration::from_millis(1))
-        .run(|run: Run| fit(&run, train, val))?;
+        .poll_interval(Duration::from_millis(1));
+    let report = sweep.run(|run: Run| fit(&run, train, val))?;
     summarize(&report, started.elapsed());
+
+    let file = report.dir.join("report.html");
+    let page = Report::new([&report.dir])
+        .sweep_config(sweep.config())
+        .write(&file)?;
+    for skipped in &page.skipped {
+        eprintln!("   report: skipped {skipped}");
+    }
+    println!(
+        "\n5. The report: learning curves, parameters against {}, hyperband's stops and the run \
+         table ({} runs, {} charts, {} KB; it opens offline, no account needed):\n   open {}",
+        report.metric.as_deref().unwrap_or("the metric"),
+        page.runs,
+        page.charts.len(),
+        page.html.len().div_ceil(1024),
+        file.display()
+    );
     Ok(())
 }
 
