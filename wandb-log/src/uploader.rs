@@ -13,8 +13,6 @@
 //! with an error that says what to do, and the log keeps everything for `wandb sync`.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -44,13 +42,17 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 /// The longest wait between attempts after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-type Flight = Pin<Box<dyn Future<Output = Event> + Send>>;
+/// A request in flight: a task on the runtime, so that it moves on whatever its caller is
+/// busy with (the writer thread drains rows meanwhile).
+pub(crate) type Flight = tokio::task::JoinHandle<Event>;
 
 /// A finished request.
 pub(crate) enum Event {
     /// The run was created or its config updated.
     Upserted(Result<UpsertedRun, ApiError>),
     Sent(Box<FileStream>, Chunk, Result<StreamResponse, ApiError>),
+    /// The request's task ended without an answer (it panicked or was cancelled).
+    Lost,
 }
 
 /// Where the run's file stream is.
@@ -279,7 +281,7 @@ impl Uploader {
     fn upsert(&mut self) -> Flight {
         let (client, upsert) = (self.client.clone(), self.upsert.clone());
         self.config_changed = false;
-        Box::pin(async move { Event::Upserted(client.upsert_run(&upsert).await) })
+        tokio::spawn(async move { Event::Upserted(client.upsert_run(&upsert).await) })
     }
 
     /// Failed attempts tried again: inside requests, and whole requests later.
@@ -307,6 +309,9 @@ impl Uploader {
                 self.config_changed = true;
                 self.failed(&e, None, now);
             }
+            Event::Lost => self.stop_upload(
+                "an upload request ended without an answer (its task failed)".to_owned(),
+            ),
             Event::Sent(stream, chunk, result) => {
                 self.stream = StreamState::Ready(*stream);
                 match result {
@@ -392,16 +397,16 @@ impl Uploader {
                 return Some(format!("the upload did not finish in time ({why})"));
             }
             self.start_due(now, true);
-            let Some(flight) = self.flight.take() else {
+            let Some(mut flight) = self.flight.take() else {
                 // Waiting for a retry, the rate limit, or the end of the log to be written.
                 let soon = now + self.limiter.wait(now).max(Duration::from_millis(5));
                 let wake = self.retry_at.unwrap_or(soon).min(deadline);
                 tokio::time::sleep_until(wake.into()).await;
                 continue;
             };
-            match tokio::time::timeout_at(deadline.into(), flight).await {
-                Ok(event) => self.on_event(event, Instant::now()),
-                Err(_) => continue,
+            match tokio::time::timeout_at(deadline.into(), &mut flight).await {
+                Ok(answer) => self.on_event(answer.unwrap_or(Event::Lost), Instant::now()),
+                Err(_) => self.flight = Some(flight),
             }
         }
         self.stopped_by.clone()
@@ -409,7 +414,7 @@ impl Uploader {
 }
 
 fn send(mut stream: FileStream, chunk: Chunk) -> Flight {
-    Box::pin(async move {
+    tokio::spawn(async move {
         let result = stream.send(&chunk).await;
         Event::Sent(Box::new(stream), chunk, result)
     })
@@ -478,6 +483,11 @@ mod tests {
 
     #[test]
     fn the_run_is_created_first_and_a_failed_request_waits_for_its_retry() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _inside = rt.enter();
         let mut up = uploader();
         let now = Instant::now();
         up.start_due(now, false);

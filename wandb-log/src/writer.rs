@@ -140,9 +140,18 @@ pub(crate) fn spawn(
         OfflineRun::create(&settings.dir, &info, start)?
     };
     let dir = log.dir().to_path_buf();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    // Requests run as tasks on the runtime's own worker thread, so that they move on while
+    // this thread is busy writing rows (a run that logs without pause).
+    let runtime = match online {
+        Some(_) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("wandb-upload")
+            .enable_all()
+            .build()?,
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    };
     let (tx, rx) = unbounded_channel();
     let upload = match online {
         Some(o) => {
@@ -216,7 +225,7 @@ impl Writer {
             let wakeup = {
                 let upload = async {
                     match flight.as_mut() {
-                        Some(f) => f.await,
+                        Some(f) => f.await.unwrap_or(Event::Lost),
                         None => std::future::pending().await,
                     }
                 };

@@ -8,7 +8,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::mock_wandb::{MockWandb, Reply, Route, Script, server_history};
 use serde_json::{Value, json};
@@ -289,4 +289,48 @@ fn a_killed_process_log_syncs_each_complete_row_once_and_ends_failed() {
         1
     );
     std::fs::remove_dir_all(&root).ok();
+}
+
+/// Ten metrics, as `log_rows` logs them.
+const METRICS: [&str; 10] = [
+    "metric_0", "metric_1", "metric_2", "metric_3", "metric_4", "metric_5", "metric_6", "metric_7",
+    "metric_8", "metric_9",
+];
+
+/// Rows reach the server while the run logs them, not all at `finish`: logging without a
+/// pause keeps the writer's loop busy with the outbox, and its runtime must still drive the
+/// network between batches (it once did not: nothing left, not even the `upsertBucket`,
+/// until logging stopped).
+#[test]
+fn a_run_that_logs_without_pause_uploads_while_it_logs() {
+    let server = MockWandb::start(Script::ok(), Script::ok());
+    let dir = scratch("while-logging");
+    let run = builder(&server, &dir, "busy0001", Mode::Online)
+        .init_with(|_| None)
+        .expect("init");
+    let arrived = || server_history(0, &server.stream()).len();
+    // Logs without pause until rows have reached the server (or a bound far above what that
+    // takes: with the old writer nothing arrived before `finish`).
+    let start = Instant::now();
+    let mut rows = 0;
+    while arrived() == 0 && start.elapsed() < Duration::from_secs(60) {
+        for _ in 0..1_000 {
+            let row: Vec<(&str, f64)> = METRICS
+                .iter()
+                .enumerate()
+                .map(|(k, name)| (*name, loss(rows + k)))
+                .collect();
+            run.log(row).expect("log");
+            rows += 1;
+        }
+    }
+    let while_logging = arrived();
+    let report = run.finish(0).expect("finish");
+    assert!(
+        while_logging > 0,
+        "rows reached the server while the run logged ({rows} rows logged)"
+    );
+    assert_eq!(report.rows_uploaded, Some(rows as u64));
+    assert_eq!(arrived(), rows, "every row once");
+    std::fs::remove_dir_all(&dir).ok();
 }
