@@ -12,6 +12,9 @@ BUCKET = {"data": {"upsertBucket": {"inserted": True, "bucket": {
     "id": "UnVuOjE=", "name": None, "displayName": None, "description": None, "config": None,
     "sweepName": None, "historyLineCount": 0,
     "project": {"id": "UHJvamVjdDox", "name": "sink", "entity": {"id": "RW50aXR5OjE=", "name": "sink"}}}}}}
+# The sink holds no run: `RunResumeStatus` (asked by `wandb-rs sync`) answers "no such run".
+NO_RUN = {"data": {"model": {"id": "UHJvamVjdDox", "name": "sink",
+                             "entity": {"id": "RW50aXR5OjE=", "name": "sink"}, "bucket": None}}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -24,9 +27,12 @@ class Handler(BaseHTTPRequestHandler):
             reply = {}
         else:
             query = json.loads(body)
-            reply = dict(BUCKET)
-            name = query.get("variables", {}).get("name")
-            reply["data"]["upsertBucket"]["bucket"]["name"] = name
+            if query.get("operationName") == "RunResumeStatus":
+                reply = NO_RUN
+            else:
+                reply = dict(BUCKET)
+                name = query.get("variables", {}).get("name")
+                reply["data"]["upsertBucket"]["bucket"]["name"] = name
         data = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -8,6 +8,7 @@ use std::io;
 use std::path::Path;
 
 use indexmap::IndexMap;
+use prost::Message;
 use wandb_api::{Chunk, parse_extended_json, to_extended_json};
 use wandb_sweep::Value;
 
@@ -98,10 +99,9 @@ impl UploadSource {
     pub(crate) fn read_run(&mut self) -> io::Result<Option<&RunRecord>> {
         let mut early = std::mem::take(&mut self.early);
         while self.run.is_none() {
-            let Some(record) = self.reader.next_record()? else {
+            if !self.read_next(&mut early)? {
                 break;
-            };
-            self.add(record, &mut early);
+            }
         }
         self.early = early;
         Ok(self.run.as_ref())
@@ -117,7 +117,7 @@ impl UploadSource {
             batch.bytes += early.bytes;
         }
         while batch.bytes < max_bytes {
-            let Some(record) = self.reader.next_record()? else {
+            if !self.read_next(batch)? {
                 if self.complete && self.exit_code.is_none() {
                     // A log without an exit record (a killed process) ends as failed, as
                     // `wandb sync` ends it.
@@ -125,10 +125,38 @@ impl UploadSource {
                 }
                 self.finish_batch(batch);
                 return Ok(false);
-            };
-            self.add(record, batch);
+            }
         }
         Ok(true)
+    }
+
+    /// Reads the next record of the log into `batch`; `false` at the end of what is written
+    /// so far. History records are read from their bytes straight into the row encoder
+    /// ([`history_row`]); other records are decoded by prost.
+    fn read_next(&mut self, batch: &mut Batch) -> io::Result<bool> {
+        let Some(payload) = self.reader.try_next_payload()? else {
+            return Ok(false);
+        };
+        if history_row(&payload, &mut self.encoder).is_some() {
+            self.add_row(batch);
+            return Ok(true);
+        }
+        let record = Record::decode(&payload[..])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.add(record, batch);
+        Ok(true)
+    }
+
+    /// Adds the history row in the encoder to `batch`, unless the server holds it.
+    fn add_row(&mut self, batch: &mut Batch) {
+        self.rows += 1;
+        if self.skip_history > 0 {
+            self.skip_history -= 1;
+            return;
+        }
+        let mut line = String::new();
+        self.encoder.line(&mut line);
+        self.push_history(batch, line);
     }
 
     /// Puts the summary and, once everything before it is in, the exit code into `batch`.
@@ -159,13 +187,8 @@ impl UploadSource {
         match record {
             RecordType::Run(r) if self.run.is_none() => self.run = Some(r),
             RecordType::History(h) => {
-                self.rows += 1;
-                if self.skip_history > 0 {
-                    self.skip_history -= 1;
-                    return;
-                }
-                let line = line(&mut self.encoder, &h);
-                self.push_history(batch, line);
+                encode_row(&mut self.encoder, &h);
+                self.add_row(batch);
             }
             RecordType::Summary(s) => {
                 for item in s.update {
@@ -215,8 +238,8 @@ impl UploadSource {
     }
 }
 
-/// A history record as one file-stream line (`_step` added from the step when missing).
-pub(crate) fn line(row: &mut RowEncoder, h: &HistoryRecord) -> String {
+/// A history record's items into `row` (`_step` first, from the step, when missing).
+fn encode_row(row: &mut RowEncoder, h: &HistoryRecord) {
     row.clear();
     let has_step = h.item.iter().any(|i| i.key == "_step");
     if let (false, Some(step)) = (has_step, &h.step) {
@@ -232,9 +255,141 @@ pub(crate) fn line(row: &mut RowEncoder, h: &HistoryRecord) -> String {
         };
         row.push(&key, |o| o.push_str(&item.value_json));
     }
-    let mut out = String::new();
-    row.line(&mut out);
-    out
+}
+
+/// Reads a `Record { history }` from its protobuf bytes straight into `row`, as
+/// [`encode_row`] would from the decoded record, without building messages (keys and values
+/// are borrowed from `payload`): the reader's counterpart of [`RowEncoder::encode`].
+/// `None`, with `row` in an unspecified state, for anything else: other records, and
+/// history records this reading does not cover (nested keys, a field given twice, fields
+/// it does not know), which prost decodes.
+fn history_row(payload: &[u8], row: &mut RowEncoder) -> Option<()> {
+    /// `Record.num`, `Record.history` and `Record.uuid`.
+    const NUM: u64 = 1;
+    const HISTORY: u64 = 2;
+    const UUID: u64 = 19;
+    let mut history = None;
+    for field in Fields(payload) {
+        match field? {
+            (HISTORY, Field::Bytes(h)) if history.is_none() => history = Some(h),
+            (NUM, Field::Varint(_)) | (UUID, Field::Bytes(_)) => {}
+            _ => return None,
+        }
+    }
+    let history = history?;
+    let mut items: Vec<(&str, &str)> = Vec::with_capacity(16);
+    let (mut step, mut has_step) = (None, false);
+    for field in Fields(history) {
+        match field? {
+            (1, Field::Bytes(item)) => {
+                let (key, value) = history_item(item)?;
+                has_step |= key == "_step";
+                items.push((key, value));
+            }
+            (2, Field::Bytes(s)) if step.is_none() => step = Some(history_step(s)?),
+            _ => return None,
+        }
+    }
+    row.clear();
+    if let (false, Some(step)) = (has_step, step) {
+        row.push("_step", |o| o.push_str(itoa::Buffer::new().format(step)));
+    }
+    for (key, value) in items {
+        row.push(key, |o| o.push_str(value));
+    }
+    Some(())
+}
+
+/// A `HistoryItem`'s key and value (`""` when absent, as proto3 leaves them out); `None`
+/// for nested keys, a field given twice, unknown fields or text that is not UTF-8.
+fn history_item(item: &[u8]) -> Option<(&str, &str)> {
+    let (mut key, mut value) = (None, None);
+    for field in Fields(item) {
+        match field? {
+            (1, Field::Bytes(k)) if key.is_none() => key = Some(std::str::from_utf8(k).ok()?),
+            (16, Field::Bytes(v)) if value.is_none() => {
+                value = Some(std::str::from_utf8(v).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some((key.unwrap_or_default(), value.unwrap_or_default()))
+}
+
+/// A `HistoryStep`'s number (0 when absent).
+fn history_step(step: &[u8]) -> Option<i64> {
+    let mut num = None;
+    for field in Fields(step) {
+        match field? {
+            (1, Field::Varint(n)) if num.is_none() => num = Some(n.cast_signed()),
+            _ => return None,
+        }
+    }
+    Some(num.unwrap_or(0))
+}
+
+/// A protobuf field's value, of the two wire types history records use.
+enum Field<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+}
+
+/// The fields of a protobuf message, in order: `(number, value)`, or `None` (and the end)
+/// for bytes that are not a field of those wire types.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Option<(u64, Field<'a>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let field = self.field();
+        if field.is_none() {
+            self.0 = &[];
+        }
+        Some(field)
+    }
+}
+
+impl<'a> Fields<'a> {
+    fn field(&mut self) -> Option<(u64, Field<'a>)> {
+        let tag = self.varint()?;
+        let value = match tag & 7 {
+            0 => Field::Varint(self.varint()?),
+            2 => {
+                let len = usize::try_from(self.varint()?).ok()?;
+                let (bytes, rest) = self.0.split_at_checked(len)?;
+                self.0 = rest;
+                Field::Bytes(bytes)
+            }
+            _ => return None,
+        };
+        Some((tag >> 3, value))
+    }
+
+    /// A varint of at most 64 bits.
+    fn varint(&mut self) -> Option<u64> {
+        if let Some((&b, rest)) = self.0.split_first()
+            && b < 0x80
+        {
+            self.0 = rest;
+            return Some(u64::from(b));
+        }
+        let mut x = 0;
+        for (i, &b) in self.0.iter().enumerate().take(10) {
+            if i == 9 && b > 1 {
+                return None;
+            }
+            x |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.0 = &self.0[i + 1..];
+                return Some(x);
+            }
+        }
+        None
+    }
 }
 
 /// Sets `key` (or the `nested` path) in `map`, creating the maps on the way.
@@ -259,4 +414,108 @@ fn insert_nested(map: &mut IndexMap<String, Value>, key: &str, nested: &[String]
         at = m;
     }
     at.insert((*last).to_owned(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proto::{HistoryItem, HistoryStep, SummaryItem, SummaryRecord};
+
+    fn record(history: HistoryRecord) -> Record {
+        Record {
+            record_type: Some(RecordType::History(history)),
+            ..Record::default()
+        }
+    }
+
+    /// The line of the bytes read directly, and of the record prost decodes.
+    fn both(bytes: &[u8]) -> (Option<String>, String) {
+        let mut row = RowEncoder::default();
+        let direct = history_row(bytes, &mut row).map(|()| {
+            let mut line = String::new();
+            row.line(&mut line);
+            line
+        });
+        let Some(RecordType::History(h)) = Record::decode(bytes).expect("decodes").record_type
+        else {
+            panic!("not a history record");
+        };
+        encode_row(&mut row, &h);
+        let mut line = String::new();
+        row.line(&mut line);
+        (direct, line)
+    }
+
+    proptest! {
+        #[test]
+        fn history_bytes_read_directly_make_the_line_prost_makes(
+            step in proptest::option::of(prop_oneof![Just(0i64), any::<i64>()]),
+            items in proptest::collection::vec(
+                (prop_oneof![Just("_step".to_owned()), ".{0,12}"], ".{0,40}"), 0..12),
+            num in any::<i64>(),
+            uuid in ".{0,8}",
+        ) {
+            let history = HistoryRecord {
+                item: items
+                    .iter()
+                    .map(|(k, v)| HistoryItem { key: k.clone(), nested_key: Vec::new(), value_json: v.clone() })
+                    .collect(),
+                step: step.map(|num| HistoryStep { num }),
+            };
+            let bytes = Record { num, uuid, ..record(history) }.encode_to_vec();
+            let (direct, decoded) = both(&bytes);
+            prop_assert_eq!(direct, Some(decoded));
+        }
+    }
+
+    #[test]
+    fn the_writers_bytes_are_read_directly() {
+        let mut row = RowEncoder::default();
+        row.push("_runtime", |o| o.push_str("1.5"));
+        row.push("loss", |o| o.push_str("NaN"));
+        let mut bytes = Vec::new();
+        row.encode(7, &mut bytes);
+        let (direct, decoded) = both(&bytes);
+        assert_eq!(
+            direct.as_deref(),
+            Some(r#"{"_step":7,"_runtime":1.5,"loss":NaN}"#)
+        );
+        assert_eq!(direct, Some(decoded));
+    }
+
+    #[test]
+    fn other_records_and_nested_keys_are_left_to_prost() {
+        let mut row = RowEncoder::default();
+        let nested = record(HistoryRecord {
+            item: vec![HistoryItem {
+                key: String::new(),
+                nested_key: vec!["a".into(), "b".into()],
+                value_json: "1".into(),
+            }],
+            step: None,
+        })
+        .encode_to_vec();
+        assert!(history_row(&nested, &mut row).is_none());
+        assert_eq!(both(&nested).1, r#"{"a.b":1}"#);
+        let summary = Record {
+            record_type: Some(RecordType::Summary(SummaryRecord {
+                update: vec![SummaryItem {
+                    key: "loss".into(),
+                    nested_key: Vec::new(),
+                    value_json: "1".into(),
+                }],
+                remove: Vec::new(),
+            })),
+            ..Record::default()
+        }
+        .encode_to_vec();
+        assert!(history_row(&summary, &mut row).is_none());
+        // Cut short: left to prost, which says what is wrong.
+        let mut cut = record(HistoryRecord::default()).encode_to_vec();
+        cut.push(0x0a);
+        assert!(history_row(&cut, &mut row).is_none());
+        assert!(history_row(&[0xff; 11], &mut row).is_none());
+    }
 }
