@@ -260,11 +260,13 @@ impl Client {
         &self,
         url: &str,
         operation: &str,
-        body: Vec<u8>,
+        body: impl Into<bytes::Bytes>,
         safety: RetrySafety,
         retry: RetryPolicy,
     ) -> Result<Reply, Error> {
         let auth = self.authorization(url);
+        // Shared, not copied, by every attempt.
+        let body: bytes::Bytes = body.into();
         let request = || {
             let request = self
                 .inner

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value as Json, json};
+use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -118,34 +119,7 @@ impl FileStream {
     /// The request body for `chunk` at the current offsets (what [`FileStream::send`] posts).
     #[must_use]
     pub fn body(&self, chunk: &Chunk) -> Json {
-        let mut files = Map::new();
-        let mut file = |name: &str, offset: u64, lines: &[String]| {
-            if !lines.is_empty() {
-                files.insert(
-                    name.to_owned(),
-                    json!({ "offset": offset, "content": lines }),
-                );
-            }
-        };
-        file("wandb-history.jsonl", self.offsets.history, &chunk.history);
-        file("wandb-events.jsonl", self.offsets.events, &chunk.events);
-        file("wandb-summary.json", 0, chunk.summary.as_slice());
-        file("output.log", self.offsets.output, &chunk.output);
-        let mut body = Map::new();
-        if !files.is_empty() {
-            body.insert("files".into(), Json::Object(files));
-        }
-        if !chunk.uploaded.is_empty() {
-            body.insert("uploaded".into(), json!(chunk.uploaded));
-        }
-        if chunk.preempting {
-            body.insert("preempting".into(), Json::Bool(true));
-        }
-        if let Some(code) = chunk.exit_code {
-            body.insert("complete".into(), Json::Bool(true));
-            body.insert("exitcode".into(), json!(code));
-        }
-        Json::Object(body)
+        serde_json::to_value(Body::new(chunk, self.offsets)).unwrap_or(Json::Null)
     }
 
     /// Sends one chunk (retrying per the policy) and advances the offsets.
@@ -153,7 +127,10 @@ impl FileStream {
     /// # Errors
     /// Any [`Error`] once retries are exhausted; the offsets then stay where they were.
     pub async fn send(&mut self, chunk: &Chunk) -> Result<StreamResponse, Error> {
-        let body = serde_json::to_vec(&self.body(chunk))
+        // Written straight from the chunk's lines (no copy of them as JSON values) into one
+        // buffer of about the right size (no doubling of a 10 MiB vector).
+        let mut body = Vec::with_capacity(Body::size_hint(chunk));
+        serde_json::to_writer(&mut body, &Body::new(chunk, self.offsets))
             .map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let reply = self
             .client
@@ -176,6 +153,97 @@ impl FileStream {
             stopped,
             rate_limit: reply.rate_limit,
         })
+    }
+}
+
+/// A request body, borrowing the chunk's lines: `{"files": {name: {"offset", "content"}},
+/// "uploaded", "preempting", "complete", "exitcode"}`, empty parts left out.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Files::is_empty")]
+    files: Files<'a>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uploaded: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    preempting: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exitcode: Option<i32>,
+}
+
+impl<'a> Body<'a> {
+    fn new(chunk: &'a Chunk, offsets: Offsets) -> Self {
+        let part = |offset, content: &'a [String]| FilePart { offset, content };
+        Body {
+            files: Files {
+                history: part(offsets.history, &chunk.history),
+                events: part(offsets.events, &chunk.events),
+                summary: part(0, chunk.summary.as_slice()),
+                output: part(offsets.output, &chunk.output),
+            },
+            uploaded: &chunk.uploaded,
+            preempting: chunk.preempting,
+            complete: chunk.exit_code.is_some(),
+            exitcode: chunk.exit_code,
+        }
+    }
+
+    /// About the size of the body: each line quoted, with room for escapes.
+    fn size_hint(chunk: &Chunk) -> usize {
+        let lines = [
+            &chunk.history,
+            &chunk.events,
+            &chunk.output,
+            &chunk.uploaded,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&chunk.summary);
+        lines.map(|l| l.len() + l.len() / 8 + 4).sum::<usize>() + 512
+    }
+}
+
+/// The files of a body, each left out when it has no lines.
+#[derive(Serialize)]
+struct Files<'a> {
+    #[serde(
+        rename = "wandb-history.jsonl",
+        skip_serializing_if = "FilePart::is_empty"
+    )]
+    history: FilePart<'a>,
+    #[serde(
+        rename = "wandb-events.jsonl",
+        skip_serializing_if = "FilePart::is_empty"
+    )]
+    events: FilePart<'a>,
+    #[serde(
+        rename = "wandb-summary.json",
+        skip_serializing_if = "FilePart::is_empty"
+    )]
+    summary: FilePart<'a>,
+    #[serde(rename = "output.log", skip_serializing_if = "FilePart::is_empty")]
+    output: FilePart<'a>,
+}
+
+impl Files<'_> {
+    fn is_empty(&self) -> bool {
+        [&self.history, &self.events, &self.summary, &self.output]
+            .iter()
+            .all(|part| part.is_empty())
+    }
+}
+
+/// One file's lines and where they go.
+#[derive(Serialize)]
+struct FilePart<'a> {
+    offset: u64,
+    content: &'a [String],
+}
+
+impl FilePart<'_> {
+    fn is_empty(&self) -> bool {
+        self.content.is_empty()
     }
 }
 

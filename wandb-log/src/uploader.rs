@@ -3,7 +3,8 @@
 //! stream carry what the run's `.wandb` log holds ([`UploadSource`]), from the lines the
 //! server holds on.
 //!
-//! One request is in flight at a time. Requests are bounded by bytes as W&B bounds them
+//! One request is in flight at a time, and the next is read from the log meanwhile (so at
+//! most two requests' lines are in memory, whatever the backlog). Requests are bounded by bytes as W&B bounds them
 //! (10 MiB); while a backlog is waiting the next request leaves as soon as the previous one
 //! is answered, otherwise at most once a second, and a heartbeat keeps an idle stream alive.
 //! The server's `RateLimit-*` hints pace requests ([`RateLimiter`]).
@@ -208,16 +209,16 @@ impl Uploader {
 
     /// Starts the next request if one is due and none is in flight.
     pub(crate) fn start_due(&mut self, now: Instant, finishing: bool) {
-        if self.flight.is_some()
-            || self.stopped_by.is_some()
-            || self.complete
-            || self.retry_at.is_some_and(|t| now < t)
-        {
+        if self.stopped_by.is_some() || self.complete {
             return;
         }
         // The log first: definitions read with the rows go to the config before the rows.
+        // While a request is in flight, the next one is put together.
         let full = self.read_log();
         self.read_metrics();
+        if self.flight.is_some() || self.retry_at.is_some_and(|t| now < t) {
+            return;
+        }
         if matches!(self.stream, StreamState::NotCreated) || self.config_changed {
             self.flight = Some(self.upsert());
             return;
