@@ -17,6 +17,10 @@ use crate::step_window::Clock;
 pub(crate) const WAKE_ROWS: usize = 1024;
 /// Rows the outbox holds before `log` waits for the writer (the bound on memory).
 pub(crate) const MAX_ROWS: usize = 16 * 1024;
+/// Cells (80 bytes each) the outbox holds before `log` waits for the writer: the
+/// bound on memory for wide rows. Not a power of two, so that the vector's doubling stops
+/// below twice the bound.
+pub(crate) const MAX_CELLS: usize = 24 * 1024;
 
 /// One committed history row: its step, time and how many cells follow in the batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,6 +58,16 @@ impl Batch {
             timestamp,
             cells: self.cells.len() - before,
         });
+    }
+
+    /// True when the writer should be woken for this batch.
+    pub(crate) fn wants_writer(&self) -> bool {
+        !self.woken && (self.rows.len() >= WAKE_ROWS || self.cells.len() >= MAX_CELLS / 4)
+    }
+
+    /// True when `log` must wait for the writer: the rows or their cells reached the bound.
+    pub(crate) fn is_full(&self) -> bool {
+        self.rows.len() >= MAX_ROWS || self.cells.len() >= MAX_CELLS
     }
 
     /// True when nothing is waiting.
@@ -128,7 +142,7 @@ impl Outbox {
         &self,
         mut shared: MutexGuard<'a, Shared>,
     ) -> MutexGuard<'a, Shared> {
-        while shared.batch.rows.len() >= MAX_ROWS && !self.closed.load(Ordering::Acquire) {
+        while shared.batch.is_full() && !self.closed.load(Ordering::Acquire) {
             shared = self
                 .drained
                 .wait_timeout(shared, Duration::from_millis(100))
@@ -167,6 +181,31 @@ mod tests {
     use crate::source::Origin;
     use crate::step::{At, StepPolicy};
     use crate::step_window::StepWindow;
+
+    #[test]
+    fn wide_rows_fill_the_outbox_by_their_values_and_wake_the_writer_early() {
+        let mut batch = Batch::default();
+        let row = |n: usize| (0..n).map(|i| (u32::try_from(i).expect("small"), Value::from(1)));
+        batch.push_row(0, 0.0, row(MAX_CELLS / 4 - 1));
+        assert!(!batch.wants_writer() && !batch.is_full());
+        batch.push_row(1, 0.0, row(1));
+        assert!(
+            batch.wants_writer(),
+            "a quarter of the values wakes the writer"
+        );
+        batch.woken = true;
+        assert!(!batch.wants_writer(), "once per batch");
+        batch.push_row(2, 0.0, row(MAX_CELLS - batch.cells.len() - 1));
+        assert!(!batch.is_full());
+        batch.push_row(3, 0.0, row(1));
+        assert!(batch.is_full(), "4 rows of {MAX_CELLS} values fill it");
+        let mut narrow = Batch::default();
+        for step in 0..MAX_ROWS as u64 {
+            assert!(!narrow.is_full());
+            narrow.push_row(step, 0.0, row(1));
+        }
+        assert!(narrow.is_full(), "so do {MAX_ROWS} rows of one value");
+    }
 
     #[test]
     fn the_writers_take_commits_the_steps_the_window_aged_out() {

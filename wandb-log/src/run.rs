@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::keys::{KeyId, Keys};
 use crate::metric::MetricDefinition;
 use crate::offline_run::unix_now;
-use crate::outbox::{Outbox, Shared, WAKE_ROWS};
+use crate::outbox::{Outbox, Shared};
 use crate::row::{IntoRow, RowWriter};
 use crate::run_builder::{RunBuilder, Start};
 use crate::settings::{Mode, RunSettings};
@@ -239,7 +239,8 @@ impl Run {
     }
 
     /// Logs a row at the next step (the one after the newest step logged) and returns it.
-    /// Never waits on I/O (only, briefly, on a writer that is 16,384 rows behind).
+    /// Never waits on I/O (only, briefly, on a writer that is 16,384 rows or 24,576 values
+    /// behind).
     ///
     /// # Errors
     /// Only after `finish` ([`Error::AlreadyFinished`]).
@@ -462,7 +463,7 @@ impl Inner {
     /// Wakes the writer when a batch is ready, and waits while the outbox is full.
     fn wake_writer(&self, mut shared: MutexGuard<'_, Shared>) {
         let batch = &mut shared.batch;
-        if batch.rows.len() >= WAKE_ROWS && !batch.woken {
+        if batch.wants_writer() {
             batch.woken = true;
             if let Some(w) = lock(&self.worker).as_ref() {
                 // The writer only stops at finish; a wake-up after that has nobody to wake.

@@ -481,3 +481,32 @@ fn committed_rows_reach_the_file_without_flush_or_finish() {
     );
     run.finish(0).expect("finish");
 }
+
+#[test]
+fn rows_wider_than_the_outbox_bound_are_all_written() {
+    // The outbox holds at most 24,576 values: each of these rows alone is over it.
+    let tmp = TempDir::new("wide");
+    let run = offline(&tmp).init_with(|_| None).expect("init");
+    let keys: Vec<String> = (0..30_000).map(|i| format!("w{i}")).collect();
+    for step in 0..12_i64 {
+        let row: Vec<(&str, i64)> = keys.iter().map(|k| (k.as_str(), step)).collect();
+        assert_eq!(
+            run.log(row).expect("log"),
+            u64::try_from(step).expect("small")
+        );
+    }
+    let report = run.finish(0).expect("finish");
+    let rows = history(&records(report.dir.as_deref().expect("dir"), run.id()));
+    assert_eq!(rows.len(), 12);
+    for (step, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row.get("w29999").map(String::as_str),
+            Some(step.to_string().as_str())
+        );
+        assert_eq!(
+            row.len(),
+            30_000 + 3,
+            "every value, plus _step, _runtime, _timestamp"
+        );
+    }
+}
