@@ -15,8 +15,8 @@ use crate::log_file::LogFile;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
-    ConfigItem, ConfigRecord, MetricRecord, OutputRawRecord, Record, RunExitRecord, RunRecord,
-    SummaryItem, SummaryRecord, Timestamp,
+    ConfigItem, ConfigRecord, FilesItem, FilesRecord, MetricRecord, OutputRawRecord, Record,
+    RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
 };
 use crate::transaction_log::LogWriter;
 
@@ -231,6 +231,15 @@ impl OfflineRun {
             timestamp: Some(timestamp_of(timestamp)),
             line: format!("{text}\n"),
         }))
+    }
+
+    /// A `files` record: files in the run's `files/` (paths relative to it) that `wandb sync`
+    /// uploads, each with its policy.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn files(&mut self, files: Vec<FilesItem>) -> io::Result<()> {
+        self.record(RecordType::Files(FilesRecord { files }))
     }
 
     /// Flushes buffered records to the file.
