@@ -2,7 +2,7 @@
 //! media, metadata) is uploaded from the run's `files/` (`createRunFiles` for signed URLs,
 //! then a PUT of the bytes, retried by the API client), in tasks of their own so that file
 //! uploads never hold up history rows. `Now` files go when their record is read, `Live`
-//! files then and again when they change (at most every [`LIVE_INTERVAL`]), `End` and `Live`
+//! files then and again when they change (at most every [`LIVE_UPLOAD_INTERVAL`]), `End` and `Live`
 //! files once more when the exit record is read; `output.log` goes at the end too. The file
 //! stream's next request names the files uploaded (`uploaded`), as the official client does.
 
@@ -16,7 +16,7 @@ use wandb_api::Client;
 
 use crate::proto::FilesItem;
 use crate::proto::files_item::PolicyType;
-use crate::save::LIVE_INTERVAL;
+use crate::save::LIVE_UPLOAD_INTERVAL;
 
 /// The console text of the run, uploaded at the end when the run has one.
 pub(crate) const OUTPUT_LOG: &str = "output.log";
@@ -144,7 +144,7 @@ impl FileUploads {
                     .get(*n)
                     .copied()
                     .flatten()
-                    .is_none_or(|t| now.duration_since(t) >= LIVE_INTERVAL)
+                    .is_none_or(|t| now.duration_since(t) >= LIVE_UPLOAD_INTERVAL)
             })
             .cloned()
             .collect();
@@ -314,5 +314,29 @@ mod tests {
         assert_eq!(up.queue, ["end.txt", "live.txt"]);
         up.queue.clear();
         assert!(up.settled());
+    }
+
+    /// A changed live file waits until [`LIVE_UPLOAD_INTERVAL`] after its last upload (the
+    /// times are given, not waited for).
+    #[test]
+    fn a_changed_live_file_goes_again_after_the_interval() {
+        let api = wandb_api::Settings::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key("local-0123456789012345678901234567890123456789")
+            .resolve_with(|_| None, None)
+            .expect("settings");
+        let client = Client::builder().settings(api).build().expect("client");
+        let mut up = FileUploads::new(PathBuf::from("does-not-exist"));
+        up.add(vec![item("live.txt", PolicyType::Live)]);
+        up.queue.clear();
+        let t0 = Instant::now();
+        up.record(vec![("live.txt".into(), Ok(()))], t0);
+        assert_eq!(up.take_unreported(), ["live.txt"]);
+        up.changed("live.txt");
+        up.changed("not-live.txt");
+        up.poll(&client, t0 + LIVE_UPLOAD_INTERVAL / 2);
+        assert!(up.queue.is_empty(), "too soon after the last upload");
+        up.poll(&client, t0 + LIVE_UPLOAD_INTERVAL);
+        assert_eq!(up.queue, ["live.txt"], "only live files go again");
     }
 }

@@ -2,7 +2,9 @@
 //! `files` record goes into the `.wandb` log (so that `wandb sync` uploads it), and an online
 //! run uploads it. Files saved with [`SavePolicy::End`] or [`SavePolicy::Live`] are copied
 //! again at `finish` (their last version is the one kept); `Live` files are also copied and
-//! uploaded again while the run runs whenever they change.
+//! uploaded again while the run runs whenever they change. As in the official client
+//! (wandb-core's `runfiles`): a live file's size and modification time are polled every
+//! 500 ms, and its uploads are at least 5 s apart (wandb-core batches uploads for 5 s).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -13,9 +15,10 @@ use crate::proto::files_item::PolicyType;
 use crate::run::Run;
 use crate::writer::Message;
 
-/// How often a `Live` file is checked for changes, and the least time between two uploads
-/// of it (the official client's live policy waits 15 s between uploads as well).
-pub(crate) const LIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// How often a `Live` file is checked for changes (wandb-core polls every 500 ms).
+pub(crate) const LIVE_POLL: Duration = Duration::from_millis(500);
+/// The least time between two uploads of a `Live` file (wandb-core batches uploads for 5 s).
+pub(crate) const LIVE_UPLOAD_INTERVAL: Duration = Duration::from_secs(5);
 
 /// When a saved file is uploaded.
 ///
@@ -28,7 +31,7 @@ pub enum SavePolicy {
     Now,
     /// At the end of the run (its version then).
     End,
-    /// Now, again whenever it changes (at most every 15 s), and at the end: the official
+    /// Now, again whenever it changes (at most every 5 s), and at the end: the official
     /// client's default.
     #[default]
     Live,
@@ -166,11 +169,11 @@ impl SavedFiles {
     }
 
     /// The `Live` files that changed since they were last copied, copied again (checked at
-    /// most every [`LIVE_INTERVAL`]); a file that cannot be copied now is tried next time.
+    /// most every [`LIVE_POLL`]); a file that cannot be copied now is tried next time.
     pub(crate) fn changed(&mut self, files_dir: &Path, now: Instant) -> Vec<String> {
         if self
             .checked
-            .is_some_and(|t| now.duration_since(t) < LIVE_INTERVAL)
+            .is_some_and(|t| now.duration_since(t) < LIVE_POLL)
         {
             return Vec::new();
         }
@@ -200,5 +203,43 @@ impl SavedFiles {
                 *last = seen(&file.source);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A live file is copied again when its size or modification time changed, polled at
+    /// most every [`LIVE_POLL`] (the times are given, not waited for).
+    #[test]
+    fn live_files_are_copied_again_when_they_change() {
+        let root = std::env::temp_dir().join(format!("wandb-log-live-{}", std::process::id()));
+        let files = root.join("files");
+        std::fs::create_dir_all(&files).expect("mkdir");
+        let source = root.join("progress.txt");
+        std::fs::write(&source, "1").expect("write");
+        let mut saved = SavedFiles::default();
+        let file = |name: &str, policy| SavedFile {
+            source: source.clone(),
+            name: name.into(),
+            policy,
+        };
+        saved.add(file("progress.txt", SavePolicy::Live));
+        saved.add(file("once.txt", SavePolicy::Now));
+        let t0 = Instant::now();
+        assert!(saved.changed(&files, t0).is_empty(), "unchanged");
+        std::fs::write(&source, "12").expect("write");
+        assert!(
+            saved.changed(&files, t0 + LIVE_POLL / 2).is_empty(),
+            "not polled again before LIVE_POLL"
+        );
+        assert_eq!(saved.changed(&files, t0 + LIVE_POLL), ["progress.txt"]);
+        assert_eq!(
+            std::fs::read_to_string(files.join("progress.txt")).expect("copy"),
+            "12"
+        );
+        assert!(saved.changed(&files, t0 + LIVE_POLL * 2).is_empty());
+        std::fs::remove_dir_all(&root).ok();
     }
 }

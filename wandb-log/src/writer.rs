@@ -276,6 +276,7 @@ impl Writer {
                 Wakeup::Message(Some(Message::Files(files))) => self.files(files),
                 Wakeup::Tick => self.checkpoint(),
             }
+            self.live_files();
             if let Some(up) = &mut self.upload {
                 up.start_due(Instant::now(), false);
             }
@@ -371,7 +372,6 @@ impl Writer {
         if let Some(out) = &mut self.output_log {
             let _retried_at_finish = io::Write::flush(out);
         }
-        self.live_files();
     }
 
     /// Runs a local write, keeping its first error for the next flush or finish.

@@ -356,6 +356,10 @@ async fn sync_uploads_the_files_of_an_offline_run() {
     .expect("join")
     .expect("sync");
     assert_eq!(report.exit_code, 0);
+    let mut uploaded = report.files_uploaded.clone();
+    uploaded.sort();
+    assert_eq!(uploaded, ["notes.txt", "output.log"]);
+    assert!(report.file_errors.is_empty(), "{:?}", report.file_errors);
     let mut puts = common::puts(&server).await;
     puts.sort();
     assert_eq!(
