@@ -38,6 +38,13 @@ impl Console {
     /// [`Console::Off`] (the official client's default is `auto`: a library captures only
     /// when asked).
     ///
+    /// ```
+    /// use wandb_log::Console;
+    /// assert_eq!(Console::from_env(Some("redirect"))?, Console::Capture);
+    /// assert!(Console::from_env(Some("loud")).is_err());
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Configuration`] for another value.
     pub fn from_env(value: Option<&str>) -> Result<Console, Error> {
