@@ -4,7 +4,10 @@
 //! to the original descriptor (the terminal sees the program's output unchanged and in order)
 //! and sends each line to the run. Nothing is dropped: a program that writes faster than the
 //! terminal takes it waits, as it would without capture. `finish` points the descriptors back
-//! at the originals and waits for the threads to forward the rest.
+//! at the originals and waits for the threads to forward the rest (child processes started
+//! while capturing write into the same pipe: `finish` waits until they have exited or closed
+//! their stdout and stderr). A process that exits without `finish` (or dropping the run) may
+//! lose the output still in the pipe.
 //!
 //! The descriptors belong to the process, so one run at a time captures: a run started while
 //! another captures does not (local sweeps and in-process agents run trials this way; give
