@@ -108,22 +108,67 @@ impl Run {
                 ))
             })?
             .to_owned();
+        self.save_as(source, &name, policy)?;
+        Ok(name)
+    }
+
+    /// As [`Run::save`], under `name` in the run: a relative path with `/` between its parts
+    /// (`checkpoints/model.safetensors`), shown so in the W&B UI's Files tab.
+    ///
+    /// ```
+    /// use wandb_log::{Mode, Run, SavePolicy};
+    /// let dir = std::env::temp_dir().join(format!("wandb-log-save-as-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("model.bin"), [1u8, 2, 3])?;
+    /// let run = Run::builder().mode(Mode::Offline).dir(&dir).init()?;
+    /// run.save_as(dir.join("model.bin"), "checkpoints/epoch-1.bin", SavePolicy::End)?;
+    /// assert!(run.save_as(dir.join("model.bin"), "../outside.bin", SavePolicy::Now).is_err());
+    /// let run_dir = run.finish(0)?.dir.unwrap();
+    /// assert_eq!(std::fs::read(run_dir.join("files/checkpoints/epoch-1.bin"))?, [1, 2, 3]);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Run::save`]; [`Error::Configuration`] for a name that is empty, absolute, or has
+    /// `.`, `..` or empty parts.
+    pub fn save_as(
+        &self,
+        path: impl AsRef<Path>,
+        name: &str,
+        policy: SavePolicy,
+    ) -> Result<(), Error> {
+        let source = path.as_ref();
+        let valid = !name.is_empty()
+            && name
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'))
+            && !Path::new(name).has_root();
+        if !valid {
+            return Err(Error::Configuration(format!(
+                "cannot save `{}` as `{name}`: give a relative name such as `notes.txt` or `checkpoints/model.bin` (parts separated by `/`, no `.` or `..`)",
+                source.display()
+            )));
+        }
         let Some(dir) = self.dir() else {
-            return Ok(name);
+            return Ok(());
         };
-        copy_into(source, &dir.join("files"), &name)?;
+        copy_into(source, &dir.join("files"), name)?;
         self.send(Message::Files(vec![SavedFile {
             source: source.to_path_buf(),
-            name: name.clone(),
+            name: name.to_owned(),
             policy,
-        }]))?;
-        Ok(name)
+        }]))
     }
 }
 
-/// Copies `source` to `files/name`.
+/// Copies `source` to `files/name` (creating the folders of `name`).
 fn copy_into(source: &Path, files: &Path, name: &str) -> Result<(), Error> {
-    std::fs::copy(source, files.join(name)).map_err(|e| {
+    let target = files.join(name);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::copy(source, target).map_err(|e| {
         Error::Io(std::io::Error::new(
             e.kind(),
             format!(
