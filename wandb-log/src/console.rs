@@ -43,12 +43,45 @@ impl ConsoleLine {
     }
 }
 
-/// The lines of `text` (split at `\n`, a `\r` before it dropped); empty text is one empty line.
+/// The lines of `text` (split at `\n`, each as a terminal shows it: see [`visible`]); empty
+/// text is one empty line.
 pub(crate) fn lines(stream: ConsoleStream, text: &str) -> Vec<ConsoleLine> {
     let text = text.strip_suffix('\n').unwrap_or(text);
     text.split('\n')
-        .map(|l| ConsoleLine::new(stream, l.strip_suffix('\r').unwrap_or(l)))
+        .map(|l| ConsoleLine::new(stream, visible(l)))
         .collect()
+}
+
+/// The longest line kept waiting for its end: a longer one goes as it is.
+const MAX_PARTIAL_LINE: usize = 1024 * 1024;
+
+/// Takes the complete lines out of `pending` (bytes written so far). What stays is the start
+/// of a line, bounded: a progress bar's overwritten states (before its last `\r`) are dropped,
+/// and a line longer than [`MAX_PARTIAL_LINE`] is taken as it is.
+pub(crate) fn complete_lines(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let complete = match pending.iter().rposition(|&b| b == b'\n') {
+        Some(end) => {
+            let rest = pending.split_off(end + 1);
+            Some(std::mem::replace(pending, rest))
+        }
+        None => None,
+    };
+    // A `\r` as the last byte may be half of a `\r\n`: the one before it counts.
+    let last = pending.len().saturating_sub(1);
+    if let Some(r) = pending[..last].iter().rposition(|&b| b == b'\r') {
+        pending.drain(..r);
+    }
+    if complete.is_none() && pending.len() > MAX_PARTIAL_LINE {
+        return Some(std::mem::take(pending));
+    }
+    complete
+}
+
+/// A line as a terminal leaves it: a `\r` (a progress bar's return to the start of the line)
+/// starts it over; a `\r` at its end (a Windows line end) is dropped.
+pub(crate) fn visible(line: &str) -> &str {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    line.rsplit('\r').next().unwrap_or(line)
 }
 
 impl Run {
@@ -155,9 +188,7 @@ impl ConsoleWriter {
 impl io::Write for ConsoleWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.pending.extend_from_slice(buf);
-        if let Some(end) = self.pending.iter().rposition(|&b| b == b'\n') {
-            let rest = self.pending.split_off(end + 1);
-            let complete = std::mem::replace(&mut self.pending, rest);
+        if let Some(complete) = complete_lines(&mut self.pending) {
             self.send(&complete)?;
         }
         Ok(buf.len())
@@ -190,6 +221,32 @@ mod tests {
             .map(|l| l.text)
             .collect();
         assert_eq!(texts, ["a", "b", "", "c"]);
+        let bar: Vec<String> = lines(ConsoleStream::Stdout, "10%\r50%\r100%\r\ndone\n")
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert_eq!(
+            bar,
+            ["100%", "done"],
+            "a progress bar leaves its last state"
+        );
+        let mut pending = b"a\nb\r 1%\r 2%".to_vec();
+        assert_eq!(complete_lines(&mut pending).as_deref(), Some(&b"a\n"[..]));
+        assert_eq!(pending, b"\r 2%", "only the bar's last state waits");
+        let mut crlf = b"done\r".to_vec();
+        assert_eq!(complete_lines(&mut crlf), None);
+        crlf.extend_from_slice(b"\n");
+        let line = complete_lines(&mut crlf).expect("a line");
+        assert_eq!(
+            lines(ConsoleStream::Stdout, &String::from_utf8_lossy(&line))[0].text,
+            "done"
+        );
+        let mut long = vec![b'x'; MAX_PARTIAL_LINE + 1];
+        assert_eq!(
+            complete_lines(&mut long).map(|l| l.len()),
+            Some(MAX_PARTIAL_LINE + 1)
+        );
+        assert!(long.is_empty());
         let one = lines(ConsoleStream::Stderr, "");
         assert_eq!((one.len(), one[0].stderr), (1, true));
     }

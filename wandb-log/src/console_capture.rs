@@ -199,12 +199,9 @@ mod unix {
             // A closed terminal does not stop the capture into the run.
             terminal_ok = terminal_ok && terminal.write_all(&buf[..n]).is_ok();
             pending.extend_from_slice(&buf[..n]);
-            let Some(end) = pending.iter().rposition(|&b| b == b'\n') else {
-                continue;
-            };
-            let rest = pending.split_off(end + 1);
-            let complete = std::mem::replace(&mut pending, rest);
-            send(tx, stream, &complete);
+            if let Some(complete) = crate::console::complete_lines(&mut pending) {
+                send(tx, stream, &complete);
+            }
         }
         if !pending.is_empty() {
             send(tx, stream, &pending);
@@ -219,7 +216,7 @@ mod unix {
             .split('\n')
             .map(|l| ConsoleLine {
                 stderr: stream == ConsoleStream::Stderr,
-                text: l.strip_suffix('\r').unwrap_or(l).to_owned(),
+                text: crate::console::visible(l).to_owned(),
                 timestamp,
             })
             .collect();

@@ -218,7 +218,7 @@ impl UploadSource {
                 None => (rest[..end].to_owned(), ts),
             };
             rest = &rest[end + 1..];
-            self.push_output(stderr, head.strip_suffix('\r').unwrap_or(&head), ts, batch);
+            self.push_output(stderr, crate::console::visible(&head), ts, batch);
         }
         let partial = &mut self.partial[slot];
         if !rest.is_empty() {
