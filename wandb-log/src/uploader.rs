@@ -457,7 +457,7 @@ impl Uploader {
         self.retry_at = self.retry_at.map(|t| t.min(now));
         // File uploads get three quarters of the time left; then the run is marked finished
         // and what did not upload is reported.
-        self.files_give_up = Some(now + deadline.saturating_duration_since(now) * 3 / 4);
+        self.files_give_up = Some(now + deadline.saturating_duration_since(now) / 4 * 3);
         while !self.complete && self.stopped_by.is_none() {
             let now = Instant::now();
             if now >= deadline {

@@ -374,3 +374,59 @@ async fn sync_uploads_the_files_of_an_offline_run() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Any `files` record is an upload, whoever wrote it: here a media file under `files/media/`
+/// and a missing one, in a log written with the format-level `OfflineRun`.
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_uploads_the_file_of_any_files_record_and_reports_a_missing_one() {
+    let server = server("save0006").await;
+    common::mount_resume_status(&server, Value::Null).await;
+    common::mount_puts(&server).await;
+    let dir = common::tmp("save-media");
+    let info = wandb_log::RunInfo {
+        run_id: "save0006".into(),
+        project: Some("proj".into()),
+        ..wandb_log::RunInfo::default()
+    };
+    let mut log = wandb_log::OfflineRun::create(&dir, &info, 1_700_000_000).expect("create");
+    let media = log.dir().join("files/media/images");
+    std::fs::create_dir_all(&media).expect("mkdir");
+    std::fs::write(media.join("sample_0.png"), [137u8, 80, 78, 71]).expect("write");
+    let item = |path: &str| FilesItem {
+        path: path.into(),
+        policy: PolicyType::Now.into(),
+        r#type: 2,
+    };
+    log.files(vec![
+        item("media/images/sample_0.png"),
+        item("media/images/never_written.png"),
+    ])
+    .expect("files record");
+    log.exit(0, 1).expect("exit");
+    let run_dir = log.dir().to_path_buf();
+    drop(log);
+    let api = wandb_api::Settings::builder()
+        .base_url(server.uri())
+        .api_key("local-0123456789012345678901234567890123456789")
+        .entity("mock-entity")
+        .project("proj")
+        .resolve_with(|_| None, None)
+        .expect("settings");
+    let report = tokio::task::spawn_blocking(move || {
+        wandb_log::sync(&run_dir, api, &SyncOptions::default())
+    })
+    .await
+    .expect("join")
+    .expect("sync");
+    assert_eq!(report.files_uploaded, ["media/images/sample_0.png"]);
+    assert_eq!(report.file_errors.len(), 1, "{:?}", report.file_errors);
+    assert_eq!(report.file_errors[0].0, "media/images/never_written.png");
+    assert_eq!(
+        common::puts(&server).await,
+        [(
+            "/upload/media/images/sample_0.png".to_owned(),
+            vec![137u8, 80, 78, 71]
+        )]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
