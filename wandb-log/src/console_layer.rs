@@ -1,6 +1,9 @@
 //! A `tracing` layer that writes events to a run's console output (`output.log`, the W&B
 //! UI's Logs tab) as `LEVEL target: message key=value …` lines, for programs that log with
 //! `tracing`. `ERROR` events go to the stderr stream (shown as errors), the rest to stdout.
+//! Events above the layer's level (`INFO` unless set) and the run's own events are left out:
+//! those of the crate's targets and of its background threads (the HTTP client's traces of
+//! an upload would otherwise feed the upload they describe).
 
 use std::fmt::Write as _;
 
@@ -14,6 +17,9 @@ use crate::run::{Run, WeakRun};
 /// Events of these targets (the run's own diagnostics, such as a failed upload) are not
 /// written to the run: they would feed themselves.
 const OWN_TARGETS: [&str; 2] = ["wandb_log", "wandb_api"];
+/// Events on the threads of runs (named `wandb-writer`, `wandb-upload`, `wandb-console`) are
+/// not written either: the HTTP client's events of an upload would feed the upload.
+const OWN_THREADS: &str = "wandb-";
 
 /// A `tracing_subscriber` layer that writes events to a run's console output. It does not
 /// keep the run alive: after the run is finished or dropped, events are ignored.
@@ -36,6 +42,22 @@ const OWN_TARGETS: [&str; 2] = ["wandb_log", "wandb_api"];
 #[derive(Debug, Clone)]
 pub struct ConsoleLayer {
     run: WeakRun,
+    max_level: Level,
+}
+
+impl ConsoleLayer {
+    /// Writes events up to `level` (`INFO` by default; `Level::DEBUG` adds debug events).
+    ///
+    /// ```
+    /// let run = wandb_log::Run::builder().mode(wandb_log::Mode::Disabled).init()?;
+    /// let _layer = run.console_layer().max_level(tracing::Level::DEBUG);
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn max_level(mut self, level: Level) -> Self {
+        self.max_level = level;
+        self
+    }
 }
 
 impl Run {
@@ -51,6 +73,7 @@ impl Run {
     pub fn console_layer(&self) -> ConsoleLayer {
         ConsoleLayer {
             run: self.downgrade(),
+            max_level: Level::INFO,
         }
     }
 }
@@ -58,6 +81,13 @@ impl Run {
 impl<S: Subscriber> tracing_subscriber::Layer<S> for ConsoleLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
+        if *meta.level() > self.max_level
+            || std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with(OWN_THREADS))
+        {
+            return;
+        }
         let target = meta.target();
         if OWN_TARGETS.iter().any(|own| {
             target

@@ -73,13 +73,27 @@ fn tracing_events_become_lines_with_level_and_target() {
         .dir(&dir)
         .init()
         .expect("init");
-    let subscriber = tracing_subscriber::registry().with(run.console_layer());
+    let subscriber =
+        tracing_subscriber::registry().with(run.console_layer().max_level(tracing::Level::DEBUG));
     tracing::subscriber::with_default(subscriber, || {
+        tracing::trace!("above the layer's level");
         tracing::info!(target: "trainer", epoch = 2, "epoch done");
         tracing::error!(target: "trainer::data", path = "a.csv", "cannot read");
         tracing::debug!("plain");
         tracing::warn!(target: "wandb_log::uploader", "own diagnostics are left out");
     });
+    let layer = run.console_layer();
+    std::thread::Builder::new()
+        .name("wandb-upload".into())
+        .spawn(move || {
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::info!(target: "hyper_util", "an event on a run's own thread");
+            });
+        })
+        .expect("thread")
+        .join()
+        .expect("join");
     let report = run.finish(0).expect("finish");
     assert_eq!(
         output(&report.dir.expect("dir")),
@@ -127,6 +141,7 @@ async fn console_and_tracing_lines_stream_as_output_log() {
         run.console("hello stdout").expect("console");
         let subscriber = tracing_subscriber::registry().with(run.console_layer());
         tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "trainer", "below the default level");
             tracing::warn!(target: "trainer", lr = 0.5, "lr is high");
             tracing::error!(target: "trainer", "diverged");
         });
