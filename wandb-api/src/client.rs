@@ -415,9 +415,22 @@ fn transport(url: &str, e: &reqwest::Error) -> Error {
         message = format!("{message}: {s}");
         source = s.source();
     }
+    // A signed upload URL carries its signature in the query: errors name the URL without it.
+    if let Some(full) = e.url() {
+        message = message.replace(full.as_str(), &redact_url(full.as_str()));
+    }
     Error::Transport {
-        url: url.to_owned(),
+        url: redact_url(url),
         message,
+    }
+}
+
+/// `url` without its query and fragment (where signed URLs carry their signature), for
+/// errors and logs.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url.find(['?', '#']) {
+        Some(i) => format!("{}?…", &url[..i]),
+        None => url.to_owned(),
     }
 }
 
@@ -445,4 +458,21 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
     response
         .data
         .ok_or_else(|| Error::InvalidResponse(format!("no data: {}", excerpt(text))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn signed_urls_lose_their_query_in_errors() {
+        assert_eq!(
+            redact_url("https://storage.example/bucket/f.txt?X-Goog-Signature=abc&x=1"),
+            "https://storage.example/bucket/f.txt?…"
+        );
+        assert_eq!(
+            redact_url("https://api.wandb.ai/graphql"),
+            "https://api.wandb.ai/graphql"
+        );
+    }
 }

@@ -46,6 +46,15 @@ pub(crate) fn sync(
                     r.rows_on_server,
                     r.exit_code
                 ));
+                if !r.files_uploaded.is_empty() {
+                    output::line(&format!(
+                        "  files uploaded: {}",
+                        r.files_uploaded.join(", ")
+                    ));
+                }
+                for (name, why) in &r.file_errors {
+                    output::error(&format!("  file {name} did not upload: {why}"));
+                }
             }
             Err(e) => {
                 output::error(&format!("error: {}: {e}", dir.display()));

@@ -49,6 +49,10 @@ pub enum Error {
     /// Writing the run's files failed.
     #[error("cannot write the run's files: {0}")]
     Io(#[from] std::io::Error),
+    /// The feature does not work on this platform (the message says what to use instead):
+    /// [`crate::Console::Capture`] elsewhere than unix.
+    #[error("not supported on this platform: {0}")]
+    Unsupported(&'static str),
     /// W&B refused or failed a request (the message says what to do).
     #[error(transparent)]
     Api(#[from] wandb_api::Error),

@@ -12,6 +12,11 @@
 //!   [`FinishReport::step_stats`] count merges, late rows, refusals and step jumps.
 //! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
 //! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
+//! - Console output (the UI's Logs tab): [`Run::console`], a [`ConsoleWriter`], the tracing
+//!   layer [`Run::console_layer`], and on unix the capture of the process's own stdout and
+//!   stderr ([`Console::Capture`], `WANDB_CONSOLE`).
+//! - [`Run::save`] with a [`SavePolicy`]: files kept and uploaded with the run; online, the
+//!   file of every `files` record of the log is uploaded (media, metadata, saved files).
 //!
 //! Sweep agents and local sweeps, which run trials with a `Run` each, are in `wandb-agent`.
 //!
@@ -35,7 +40,11 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod console;
+mod console_capture;
+mod console_layer;
 mod error;
+mod file_upload;
 mod history;
 mod history_record;
 mod keys;
@@ -50,6 +59,7 @@ mod resume;
 mod row;
 mod run;
 mod run_builder;
+mod save;
 mod settings;
 mod source;
 mod step;
@@ -62,6 +72,9 @@ mod upload_source;
 mod uploader;
 mod writer;
 
+pub use console::{ConsoleStream, ConsoleWriter};
+pub use console_capture::Console;
+pub use console_layer::ConsoleLayer;
 pub use error::Error;
 pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
@@ -69,6 +82,7 @@ pub use resume::Resume;
 pub use row::{IntoRow, RowWriter};
 pub use run::{DROP_UPLOAD_WAIT, FinishReport, Run};
 pub use run_builder::RunBuilder;
+pub use save::SavePolicy;
 pub use settings::{Mode, new_run_id};
 pub use source::Source;
 pub use step::StepPolicy;

@@ -15,8 +15,8 @@ use crate::log_file::LogFile;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
-    ConfigItem, ConfigRecord, MetricRecord, OutputRawRecord, Record, RunExitRecord, RunRecord,
-    SummaryItem, SummaryRecord, Timestamp,
+    ConfigItem, ConfigRecord, FilesItem, FilesRecord, MetricRecord, OutputRawRecord, Record,
+    RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
 };
 use crate::transaction_log::LogWriter;
 
@@ -231,6 +231,28 @@ impl OfflineRun {
             timestamp: Some(timestamp_of(timestamp)),
             line: format!("{text}\n"),
         }))
+    }
+
+    /// A `files` record: files in the run's `files/` (paths relative to it) that `wandb sync`
+    /// uploads, each with its policy.
+    ///
+    /// ```
+    /// use wandb_log::proto::{FilesItem, files_item::PolicyType};
+    /// use wandb_log::{OfflineRun, RunInfo};
+    /// let root = std::env::temp_dir().join(format!("wandb-log-files-doc-{}", std::process::id()));
+    /// let info = RunInfo { run_id: "files001".into(), ..RunInfo::default() };
+    /// let mut run = OfflineRun::create(&root, &info, 1_700_000_000)?;
+    /// std::fs::write(run.dir().join("files/notes.txt"), "hello")?;
+    /// run.files(vec![FilesItem { path: "notes.txt".into(), policy: PolicyType::Now.into(), r#type: 0 }])?;
+    /// run.exit(0, 1)?;
+    /// # std::fs::remove_dir_all(&root).ok();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn files(&mut self, files: Vec<FilesItem>) -> io::Result<()> {
+        self.record(RecordType::Files(FilesRecord { files }))
     }
 
     /// Flushes buffered records to the file.

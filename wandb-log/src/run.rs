@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
@@ -69,6 +69,8 @@ struct Inner {
     /// The metric whose history [`Run::watched`] returns.
     watch: Option<String>,
     watched: Mutex<Vec<(u64, f64)>>,
+    /// The capture of the process's stdout and stderr, ended at `finish`.
+    capture: Mutex<Option<crate::console_capture::Capture>>,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,12 @@ pub struct FinishReport {
     /// Why the upload of an online run is incomplete, if it is; everything is in the local
     /// log: upload it with `wandb sync --include-online <dir>`.
     pub upload_error: Option<String>,
+    /// Online: the run files uploaded (paths relative to the run's `files/`), in upload order.
+    pub files_uploaded: Vec<String>,
+    /// Online: the run files that did not upload, each with why (a file that disappeared,
+    /// a refused upload, the finish timeout); they stay in the run's `files/` for
+    /// `wandb sync --include-online <dir>`.
+    pub file_errors: Vec<(String, String)>,
 }
 
 impl Run {
@@ -151,6 +159,10 @@ impl Run {
             finished: false,
         };
         let dir = worker.as_ref().map(|w| w.dir.clone());
+        let capture = match (start.console, &worker) {
+            (crate::Console::Capture, Some(w)) => crate::console_capture::Capture::start(&w.tx)?,
+            _ => None,
+        };
         Ok(Run {
             inner: Arc::new(Inner {
                 dir,
@@ -165,6 +177,7 @@ impl Run {
                 auto_resume: start.auto_resume,
                 watch: start.watch,
                 watched: Mutex::new(Vec::new()),
+                capture: Mutex::new(capture),
             }),
         })
     }
@@ -314,6 +327,22 @@ impl Run {
         self.inner.record(at, origin, row)
     }
 
+    /// Sends `message` to the writer (a disabled run has none: nothing is kept).
+    pub(crate) fn send(&self, message: Message) -> Result<(), Error> {
+        if lock(&self.inner.state).finished {
+            return Err(Error::AlreadyFinished);
+        }
+        if let Some(w) = lock(&self.inner.worker).as_ref() {
+            w.tx.send(message).map_err(|_| Error::AlreadyFinished)?;
+        }
+        Ok(())
+    }
+
+    /// A handle that does not keep the run alive (the console layer's).
+    pub(crate) fn downgrade(&self) -> WeakRun {
+        WeakRun(Arc::downgrade(&self.inner))
+    }
+
     /// Defines how a metric (or a glob of metrics) is plotted and summarised; see
     /// [`MetricDefinition`]. It is written to the run (config `_wandb.m`).
     ///
@@ -402,6 +431,16 @@ impl Run {
     /// As [`Run::finish`].
     pub fn fail_with(&self, exit_code: i32, message: &str) -> Result<FinishReport, Error> {
         self.inner.finish(exit_code, Some(message.to_owned()))
+    }
+}
+
+/// A [`Run`] that may be gone.
+#[derive(Debug, Clone)]
+pub(crate) struct WeakRun(Weak<Inner>);
+
+impl WeakRun {
+    pub(crate) fn upgrade(&self) -> Option<Run> {
+        self.0.upgrade().map(|inner| Run { inner })
     }
 }
 
@@ -497,6 +536,11 @@ impl Inner {
         error: Option<String>,
         timeout: Duration,
     ) -> Result<FinishReport, Error> {
+        // The process's own output goes back to its descriptors, and what was captured to
+        // the writer, before the end of the run.
+        if let Some(capture) = lock(&self.capture).take() {
+            capture.stop();
+        }
         let summary = {
             let mut state = lock(&self.state);
             if state.finished {
@@ -531,9 +575,23 @@ impl Inner {
         {
             crate::resume::forget(root);
         }
-        let (rows_written, uploaded, dir, summary, upload_error) = match finished {
-            Some((f, dir)) => (f.written, f.uploaded, Some(dir), f.summary, f.upload_error),
-            None => (0, None, None, serde_json::Value::Null, None),
+        let (rows_written, uploaded, dir, summary, upload_error, files) = match finished {
+            Some((f, dir)) => (
+                f.written,
+                f.uploaded,
+                Some(dir),
+                f.summary,
+                f.upload_error,
+                f.files,
+            ),
+            None => (
+                0,
+                None,
+                None,
+                serde_json::Value::Null,
+                None,
+                crate::file_upload::FilesOutcome::default(),
+            ),
         };
         let upload_error = upload_error.map(|e| match &dir {
             Some(d) => format!(
@@ -555,6 +613,8 @@ impl Inner {
             dir,
             summary,
             upload_error,
+            files_uploaded: files.uploaded,
+            file_errors: files.failed,
         })
     }
 }

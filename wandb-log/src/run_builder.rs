@@ -36,6 +36,7 @@ pub(crate) struct Start {
     pub(crate) finish_timeout: Duration,
     /// Where `Resume::Auto` remembers the run id.
     pub(crate) auto_resume: Option<PathBuf>,
+    pub(crate) console: crate::Console,
 }
 
 /// Builds a [`Run`]; every unset field falls back to its `WANDB_*` variable.
@@ -62,6 +63,7 @@ pub struct RunBuilder {
     upload_retry: Option<wandb_api::RetryPolicy>,
     finish_timeout: Option<Duration>,
     resume: Option<Resume>,
+    console: Option<crate::Console>,
 }
 
 macro_rules! setter {
@@ -235,6 +237,20 @@ impl RunBuilder {
         self
     }
 
+    /// Whether the run captures the process's own stdout and stderr (see
+    /// [`crate::Console`]); by default `WANDB_CONSOLE` decides, and without it: off.
+    ///
+    /// ```
+    /// use wandb_log::{Console, Mode, Run};
+    /// let run = Run::builder().mode(Mode::Disabled).console(Console::Off).init()?;
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn console(mut self, console: crate::Console) -> Self {
+        self.console = Some(console);
+        self
+    }
+
     /// Starts the run (reading the process environment).
     ///
     /// # Errors
@@ -253,6 +269,10 @@ impl RunBuilder {
         let (window, jump) = (self.window, self.jump.unwrap_or(STEP_JUMP_THRESHOLD));
         let retry = self.upload_retry.unwrap_or(REQUEST_RETRY);
         let finish_timeout = self.finish_timeout.unwrap_or(FINISH_TIMEOUT);
+        let console = match self.console {
+            Some(c) => c,
+            None => crate::Console::from_env(env("WANDB_CONSOLE").as_deref())?,
+        };
         let id_given =
             self.id.is_some() || env("WANDB_RUN_ID").is_some_and(|v| !v.trim().is_empty());
         let resume = match (
@@ -294,6 +314,7 @@ impl RunBuilder {
             watch,
             finish_timeout,
             auto_resume,
+            console,
         })
     }
 

@@ -31,6 +31,10 @@ pub struct SyncReport {
     pub rows_on_server: u64,
     /// The log was marked synced: nothing was sent (see [`SyncOptions::include_synced`]).
     pub already_synced: bool,
+    /// The run files uploaded (those of the log's `files` records, and `output.log`).
+    pub files_uploaded: Vec<String>,
+    /// The run files that did not upload, each with why.
+    pub file_errors: Vec<(String, String)>,
 }
 
 /// How to sync.
@@ -94,6 +98,8 @@ pub fn sync(
             exit_code: 0,
             rows_on_server: 0,
             already_synced: true,
+            files_uploaded: Vec::new(),
+            file_errors: Vec::new(),
         });
     }
     let options = options.clone();
@@ -182,6 +188,7 @@ fn upload(
         )));
     }
     let source = up.source();
+    let files = up.files_outcome();
     Ok(SyncReport {
         run_id: run.run_id.clone(),
         rows: source.map_or(0, |s| s.rows),
@@ -189,5 +196,7 @@ fn upload(
         exit_code: source.and_then(UploadSource::exit_code).unwrap_or(1),
         rows_on_server: stored.history,
         already_synced: false,
+        files_uploaded: files.uploaded,
+        file_errors: files.failed,
     })
 }

@@ -17,7 +17,7 @@ use crate::metric::MetricDefinition;
 use crate::offline_run::console_line;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
-use crate::proto::{HistoryRecord, Record, RunRecord};
+use crate::proto::{FilesItem, HistoryRecord, Record, RunRecord};
 use crate::transaction_log::LogReader;
 
 /// The most a request carries, in bytes (W&B's `x_file_stream_max_bytes`).
@@ -66,6 +66,13 @@ pub(crate) struct UploadSource {
     pub(crate) too_long: u64,
     /// What was read before the run record was found, for the first batch.
     early: Batch,
+    /// Files named by `files` records, not yet taken by the uploader.
+    files: Vec<FilesItem>,
+    /// The run's `files/` (beside the log).
+    files_dir: std::path::PathBuf,
+    /// The start of a console line without its newline yet, per stream (stdout, stderr):
+    /// the official writer sends the text and its `\n` as separate records.
+    partial: [Option<(String, f64)>; 2],
 }
 
 impl UploadSource {
@@ -86,6 +93,12 @@ impl UploadSource {
             rows: 0,
             too_long: 0,
             early: Batch::default(),
+            files: Vec::new(),
+            files_dir: path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("files"),
+            partial: [None, None],
         })
     }
 
@@ -121,6 +134,7 @@ impl UploadSource {
                 if self.complete && self.exit_code.is_none() {
                     // A log without an exit record (a killed process) ends as failed, as
                     // `wandb sync` ends it.
+                    self.end_partial_lines(batch);
                     self.exit_code = Some(1);
                 }
                 self.finish_batch(batch);
@@ -180,6 +194,60 @@ impl UploadSource {
         self.exit_code
     }
 
+    /// The run's `files/` directory.
+    pub(crate) fn files_dir(&self) -> &Path {
+        &self.files_dir
+    }
+
+    /// The files named by `files` records read since the last call.
+    pub(crate) fn take_files(&mut self) -> Vec<FilesItem> {
+        std::mem::take(&mut self.files)
+    }
+
+    /// Console text of one record: complete lines into `batch`, the rest kept for the next
+    /// record of the same stream.
+    fn add_output(&mut self, stderr: bool, text: &str, ts: f64, batch: &mut Batch) {
+        let slot = usize::from(stderr);
+        let mut rest = text;
+        while let Some(end) = rest.find('\n') {
+            let (head, ts) = match self.partial[slot].take() {
+                Some((mut start, ts)) => {
+                    start.push_str(&rest[..end]);
+                    (start, ts)
+                }
+                None => (rest[..end].to_owned(), ts),
+            };
+            rest = &rest[end + 1..];
+            self.push_output(stderr, crate::console::visible(&head), ts, batch);
+        }
+        let partial = &mut self.partial[slot];
+        if !rest.is_empty() {
+            match partial {
+                Some((start, _)) => start.push_str(rest),
+                None => *partial = Some((rest.to_owned(), ts)),
+            }
+        }
+    }
+
+    /// Lines left without a newline at the end of the run.
+    fn end_partial_lines(&mut self, batch: &mut Batch) {
+        for stderr in [false, true] {
+            if let Some((text, ts)) = self.partial[usize::from(stderr)].take() {
+                self.push_output(stderr, &text, ts, batch);
+            }
+        }
+    }
+
+    fn push_output(&mut self, stderr: bool, text: &str, ts: f64, batch: &mut Batch) {
+        if self.skip_output > 0 {
+            self.skip_output -= 1;
+            return;
+        }
+        let line = console_line(stderr, text, ts);
+        batch.bytes += line.len() + 8;
+        batch.chunk.output.push(line);
+    }
+
     fn add(&mut self, record: Record, batch: &mut Batch) {
         let Some(record) = record.record_type else {
             return;
@@ -202,21 +270,15 @@ impl UploadSource {
                 let ts = o
                     .timestamp
                     .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9);
-                for text in o.line.lines() {
-                    if self.skip_output > 0 {
-                        self.skip_output -= 1;
-                        continue;
-                    }
-                    let line = console_line(stderr, text, ts);
-                    batch.bytes += line.len() + 8;
-                    batch.chunk.output.push(line);
-                }
+                self.add_output(stderr, &o.line, ts, batch);
             }
+            RecordType::Files(f) => self.files.extend(f.files),
             RecordType::Metric(m) => {
                 self.metrics.extend(MetricDefinition::from_record(&m));
                 self.metrics_changed = true;
             }
             RecordType::Exit(e) => {
+                self.end_partial_lines(batch);
                 self.exit_code = Some(e.exit_code);
                 self.finish_batch(batch);
             }

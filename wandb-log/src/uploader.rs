@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
+use crate::file_upload::{FileUploads, FilesOutcome};
 use crate::metric::config_metrics;
 use crate::proto::RunRecord;
 use crate::rate_limiter::RateLimiter;
@@ -123,6 +124,10 @@ pub(crate) struct Uploader {
     retry: RetryPolicy,
     /// Lines the server stored before this log began (a resumed run continues after them).
     stored: Offsets,
+    /// The run's files (those of the log's `files` records).
+    files: Option<FileUploads>,
+    /// At finish: when waiting for file uploads ends and the run is marked finished anyway.
+    files_give_up: Option<Instant>,
     /// History rows the server accepted.
     pub(crate) uploaded: u64,
     /// Requests that failed after their own retries and were tried again later.
@@ -170,6 +175,8 @@ impl Uploader {
             stop,
             retry,
             stored: Offsets::default(),
+            files: None,
+            files_give_up: None,
             uploaded: 0,
             requeued: 0,
         })
@@ -183,8 +190,51 @@ impl Uploader {
 
     /// Reads what to send from `source`.
     pub(crate) fn with_source(mut self, source: UploadSource) -> Self {
+        self.files = Some(FileUploads::new(source.files_dir().to_path_buf()));
         self.source = Some(source);
         self
+    }
+
+    /// A `Live` file changed and was copied again.
+    pub(crate) fn file_changed(&mut self, name: &str) {
+        if let Some(files) = &mut self.files {
+            files.changed(name);
+        }
+    }
+
+    /// What became of the run's files.
+    pub(crate) fn files_outcome(&self) -> FilesOutcome {
+        self.files
+            .as_ref()
+            .map(FileUploads::outcome)
+            .unwrap_or_default()
+    }
+
+    /// Reads the files of the log's `files` records, and moves file uploads on (in tasks of
+    /// their own: they never hold up the file stream).
+    fn move_files(&mut self, now: Instant) {
+        let (Some(files), Some(source)) = (&mut self.files, &mut self.source) else {
+            return;
+        };
+        files.add(source.take_files());
+        if source.exit_code().is_some() {
+            files.end();
+        }
+        files.poll(&self.client, now);
+    }
+
+    /// Whether the request with the exit code waits for file uploads (at most until the
+    /// give-up time that `finish` sets).
+    fn exit_waits_for_files(&self, now: Instant) -> bool {
+        let exit_next = self
+            .ready
+            .front()
+            .map_or(self.batch.chunk.exit_code.is_some(), |c| {
+                c.exit_code.is_some()
+            });
+        exit_next
+            && self.files.as_ref().is_some_and(|f| !f.settled())
+            && self.files_give_up.is_none_or(|t| now < t)
     }
 
     /// The client (for questions such as `resume_status` before the upload starts).
@@ -209,6 +259,9 @@ impl Uploader {
 
     /// Starts the next request if one is due and none is in flight.
     pub(crate) fn start_due(&mut self, now: Instant, finishing: bool) {
+        if !matches!(self.stream, StreamState::NotCreated) && self.stopped_by.is_none() {
+            self.move_files(now);
+        }
         if self.stopped_by.is_some() || self.complete {
             return;
         }
@@ -216,6 +269,10 @@ impl Uploader {
         // While a request is in flight, the next one is put together.
         let full = self.read_log();
         self.read_metrics();
+        if !matches!(self.stream, StreamState::NotCreated) {
+            // Files records read just now start their uploads.
+            self.move_files(now);
+        }
         if self.flight.is_some() || self.retry_at.is_some_and(|t| now < t) {
             return;
         }
@@ -224,7 +281,11 @@ impl Uploader {
             return;
         }
         let idle = self.last_sent.map_or(Duration::MAX, |t| now - t);
-        let news = !self.ready.is_empty() || !self.batch.is_empty();
+        let unreported = self.files.as_ref().is_some_and(FileUploads::has_unreported);
+        let news = !self.ready.is_empty() || !self.batch.is_empty() || unreported;
+        if self.exit_waits_for_files(now) {
+            return;
+        }
         let due = full
             || !self.ready.is_empty()
             || (news && (finishing || idle >= INTERVAL))
@@ -237,10 +298,13 @@ impl Uploader {
         else {
             return;
         };
-        let chunk = match self.ready.pop_front() {
+        let mut chunk = match self.ready.pop_front() {
             Some(chunk) => chunk,
             None => std::mem::take(&mut self.batch).chunk,
         };
+        if let Some(files) = &mut self.files {
+            chunk.uploaded.extend(files.take_unreported());
+        }
         self.flight = Some(send(stream, chunk));
         self.last_sent = Some(now);
     }
@@ -295,6 +359,9 @@ impl Uploader {
         match event {
             Event::Upserted(Ok(run)) if matches!(self.stream, StreamState::NotCreated) => {
                 self.upsert.storage_id = Some(run.storage_id.clone());
+                if let Some(files) = &mut self.files {
+                    files.set_target(&run.entity, &run.project, &run.run_id);
+                }
                 let stream = FileStream::new(
                     self.client.clone(),
                     &run.entity,
@@ -387,7 +454,11 @@ impl Uploader {
     /// upload is incomplete, if it is.
     pub(crate) async fn finish(&mut self, deadline: Instant) -> Option<String> {
         // Failures before finish must not delay the last attempt.
-        self.retry_at = self.retry_at.map(|t| t.min(Instant::now()));
+        let now = Instant::now();
+        self.retry_at = self.retry_at.map(|t| t.min(now));
+        // File uploads get three quarters of the time left; then the run is marked finished
+        // and what did not upload is reported.
+        self.files_give_up = Some(now + deadline.saturating_duration_since(now) / 4 * 3);
         while !self.complete && self.stopped_by.is_none() {
             let now = Instant::now();
             if now >= deadline {

@@ -15,10 +15,13 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use wandb_api::RetryPolicy;
 use wandb_sweep::Value;
 
+use crate::console::ConsoleLine;
 use crate::error::Error;
+use crate::file_upload::{FilesOutcome, OUTPUT_LOG};
 use crate::history::HistoryWriter;
 use crate::offline_run::{OfflineRun, RunInfo, run_record, unix_now};
 use crate::outbox::{Batch, Outbox};
+use crate::save::{SavedFile, SavedFiles};
 use crate::settings::{Mode, RunSettings};
 use crate::upload_source::UploadSource;
 use crate::uploader::{Event, Uploader, upsert_of};
@@ -33,6 +36,10 @@ pub(crate) enum Message {
     Wake,
     Flush(Sender<io::Result<u64>>),
     Finish(Finish),
+    /// Console output lines.
+    Console(Vec<ConsoleLine>),
+    /// Files saved with the run.
+    Files(Vec<SavedFile>),
 }
 
 /// The end of the run.
@@ -57,6 +64,7 @@ pub(crate) struct Finished {
     pub(crate) uploaded: Option<(u64, u64)>,
     pub(crate) summary: serde_json::Value,
     pub(crate) upload_error: Option<String>,
+    pub(crate) files: FilesOutcome,
 }
 
 /// How an online run reaches the server.
@@ -116,6 +124,10 @@ struct Writer {
     spare: Batch,
     /// How many rows were written when the summary was last recorded.
     summarised: u64,
+    /// The `End` and `Live` files saved with the run.
+    saved: SavedFiles,
+    /// `files/output.log`: the console text, once there is some.
+    output_log: Option<io::BufWriter<std::fs::File>>,
 }
 
 /// Starts the writer: creates the run directory and the thread (the run is created on the
@@ -177,6 +189,8 @@ pub(crate) fn spawn(
         outbox: Arc::clone(&outbox),
         spare: Batch::default(),
         summarised: 0,
+        saved: SavedFiles::default(),
+        output_log: None,
     };
     let handle = std::thread::Builder::new()
         .name("wandb-writer".into())
@@ -258,8 +272,11 @@ impl Writer {
                     }
                 }
                 Wakeup::Message(Some(Message::Wake)) => {}
+                Wakeup::Message(Some(Message::Console(lines))) => self.console(&lines),
+                Wakeup::Message(Some(Message::Files(files))) => self.files(files),
                 Wakeup::Tick => self.checkpoint(),
             }
+            self.live_files();
             if let Some(up) = &mut self.upload {
                 up.start_due(Instant::now(), false);
             }
@@ -297,6 +314,51 @@ impl Writer {
         }
     }
 
+    /// Console lines: `output_raw` records, and the text in `files/output.log`.
+    fn console(&mut self, lines: &[ConsoleLine]) {
+        for line in lines {
+            self.keep(|w| w.log.output(line.stderr, &line.text, line.timestamp));
+        }
+        if self.output_log.is_none() {
+            let path = self.log.dir().join("files").join(OUTPUT_LOG);
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => self.output_log = Some(io::BufWriter::new(f)),
+                Err(e) => return self.keep(|_| Err(e)),
+            }
+        }
+        if let Some(out) = &mut self.output_log {
+            let written = lines.iter().try_for_each(|l| {
+                use io::Write;
+                out.write_all(l.text.as_bytes())?;
+                out.write_all(b"\n")
+            });
+            self.keep(|_| written);
+        }
+    }
+
+    /// Files saved with the run: a `files` record; `End` and `Live` files are remembered.
+    fn files(&mut self, files: Vec<SavedFile>) {
+        let items = files.iter().map(SavedFile::item).collect();
+        self.keep(|w| w.log.files(items));
+        for file in files {
+            self.saved.add(file);
+        }
+    }
+
+    /// Copies the `Live` files that changed, for their upload.
+    fn live_files(&mut self) {
+        let files_dir = self.log.dir().join("files");
+        for name in self.saved.changed(&files_dir, Instant::now()) {
+            if let Some(up) = &mut self.upload {
+                up.file_changed(&name);
+            }
+        }
+    }
+
     /// When idle: the summary so far, and everything buffered, go to the file, so that the
     /// log of a killed process syncs with its summary and all but its last moments.
     fn checkpoint(&mut self) {
@@ -307,6 +369,9 @@ impl Writer {
         }
         // A failed write stays pending: it is tried again, and reported by `flush`.
         let _retried = self.log.flush();
+        if let Some(out) = &mut self.output_log {
+            let _retried_at_finish = io::Write::flush(out);
+        }
     }
 
     /// Runs a local write, keeping its first error for the next flush or finish.
@@ -336,6 +401,12 @@ impl Writer {
         summary.extend(f.summary);
         let summary = Value::Map(summary);
         self.keep(|w| w.log.summary(&summary));
+        if let Some(out) = &mut self.output_log {
+            let flushed = io::Write::flush(out);
+            self.keep(|_| flushed);
+        }
+        // The last version of the `End` and `Live` files, before the exit record.
+        self.saved.copy_final(&self.log.dir().join("files"));
         self.keep(|w| w.log.exit(f.exit_code, f.runtime));
         self.log.flush()?;
         if let Some(failure) = &self.failed {
@@ -350,6 +421,11 @@ impl Writer {
             uploaded: self.upload.as_ref().map(|u| (u.uploaded, u.retries())),
             summary: summary.to_json(),
             upload_error,
+            files: self
+                .upload
+                .as_ref()
+                .map(Uploader::files_outcome)
+                .unwrap_or_default(),
         })
     }
 }

@@ -38,7 +38,8 @@ pub(crate) fn trial_var(
 /// Starts the run of a trial from `template`: id `run_id`, sweep `sweep`, the template's
 /// config with `params` (plain values) over it, backend `api`, entity and project from the
 /// sweep path. This process's [`TRIAL_OWNED_VARS`] (an outer agent's `WANDB_SWEEP_PARAM_PATH`,
-/// a `WANDB_NAME`, …) are ignored: the parameters are the command's.
+/// a `WANDB_NAME`, …) are ignored: the parameters are the command's. The run does not capture
+/// the process's stdout and stderr ([`wandb_log::Console::Off`]): runs share this process.
 ///
 /// ```
 /// use wandb_agent::agent::{SweepPath, sweep_run};
@@ -66,7 +67,9 @@ pub fn sweep_run(
         .sweep_id(sweep.sweep_id.clone())
         .sweep_params(&params.to_json())
         .api(api.clone())
-        .mode(mode);
+        .mode(mode)
+        // Runs share this process: none captures its stdout and stderr.
+        .console(wandb_log::Console::Off);
     if let Some(e) = &sweep.entity {
         builder = builder.entity(e.clone());
     }

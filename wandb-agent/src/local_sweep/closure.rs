@@ -57,7 +57,9 @@ pub(crate) fn trial_run(trial: &Trial) -> Result<Run, Error> {
         .id(trial.run_id())
         .name(format!("{}-{}", trial.group(), trial.number()))
         .group(trial.group())
-        .sweep_params(&trial.params().to_json());
+        .sweep_params(&trial.params().to_json())
+        // Trials share this process: none captures its stdout and stderr.
+        .console(wandb_log::Console::Off);
     if let Some(metric) = trial.metric() {
         builder = builder.watch_metric(metric);
     }

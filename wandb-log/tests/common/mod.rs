@@ -93,3 +93,82 @@ pub(crate) async fn bodies(server: &MockServer) -> Vec<Value> {
         .filter_map(|r| serde_json::from_slice(&r.body).ok())
         .collect()
 }
+
+/// Answers `CreateRunFiles` as W&B does: an upload URL on this server (`/upload/<name>`) for
+/// each name asked for.
+pub(crate) async fn mount_run_files(server: &MockServer) {
+    struct UploadUrls(String);
+    impl wiremock::Respond for UploadUrls {
+        fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let files: Vec<Value> = body["variables"]["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| {
+                    let name = n.as_str().unwrap_or_default();
+                    json!({ "name": name, "uploadUrl": format!("{}/upload/{name}?X-Signature=secret", self.0) })
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "data": { "createRunFiles": {
+                "runID": "UnVuOjE=", "uploadHeaders": [], "files": files } } }))
+        }
+    }
+    Mock::given(method("POST"))
+        .and(body_partial_json(
+            json!({ "operationName": "CreateRunFiles" }),
+        ))
+        .respond_with(UploadUrls(server.uri()))
+        .mount(server)
+        .await;
+}
+
+/// Answers every PUT of a file with 200.
+pub(crate) async fn mount_puts(server: &MockServer) {
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(server)
+        .await;
+}
+
+/// The PUTs the server received: `(path, body)`, in order.
+pub(crate) async fn puts(server: &MockServer) -> Vec<(String, Vec<u8>)> {
+    server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .map(|r| (r.url.path().to_owned(), r.body))
+        .collect()
+}
+
+/// The file names of every `CreateRunFiles` request, in order.
+pub(crate) async fn run_files_asked(server: &MockServer) -> Vec<String> {
+    bodies(server)
+        .await
+        .iter()
+        .filter(|b| b["operationName"] == "CreateRunFiles")
+        .flat_map(|b| {
+            b["variables"]["files"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|n| n.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The records of a run directory's `.wandb` log.
+pub(crate) fn records(run_dir: &Path) -> Vec<wandb_log::proto::Record> {
+    let log = std::fs::read_dir(run_dir)
+        .expect("run dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "wandb"))
+        .expect("a .wandb log");
+    wandb_log::LogReader::new(std::fs::File::open(log).expect("open"))
+        .expect("header")
+        .collect::<Result<_, _>>()
+        .expect("records")
+}

@@ -1,0 +1,342 @@
+//! The upload of run files: every file a `files` record of the log names (saved files,
+//! media, metadata) is uploaded from the run's `files/` (`createRunFiles` for signed URLs,
+//! then a PUT of the bytes, retried by the API client), in tasks of their own so that file
+//! uploads never hold up history rows. `Now` files go when their record is read, `Live`
+//! files then and again when they change (at most every [`LIVE_UPLOAD_INTERVAL`]), `End` and `Live`
+//! files once more when the exit record is read; `output.log` goes at the end too. The file
+//! stream's next request names the files uploaded (`uploaded`), as the official client does.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use indexmap::IndexMap;
+use wandb_api::Client;
+
+use crate::proto::FilesItem;
+use crate::proto::files_item::PolicyType;
+use crate::save::LIVE_UPLOAD_INTERVAL;
+
+/// The console text of the run, uploaded at the end when the run has one.
+pub(crate) const OUTPUT_LOG: &str = "output.log";
+
+/// What happened to the run's files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FilesOutcome {
+    pub(crate) uploaded: Vec<String>,
+    pub(crate) failed: Vec<(String, String)>,
+}
+
+/// The run on the server: `(entity, project, run id)`.
+type Target = (String, String, String);
+/// The result of one file's upload.
+type Done = (String, Result<(), String>);
+
+/// The run's file uploads.
+#[derive(Debug)]
+pub(crate) struct FileUploads {
+    /// The run's `files/`.
+    dir: PathBuf,
+    target: Option<Target>,
+    /// Names due for upload, in order.
+    queue: Vec<String>,
+    /// `End` and `Live` names, uploaded again at the end.
+    at_end: Vec<String>,
+    /// `Live` names, with when they were last uploaded.
+    live: HashMap<String, Option<Instant>>,
+    /// `Live` names that changed and wait for their interval.
+    changed: HashSet<String>,
+    /// Results of the batch in flight, when it is over.
+    done: Arc<Mutex<Option<Vec<Done>>>>,
+    in_flight: bool,
+    ended: bool,
+    /// Names uploaded, in order (each once).
+    uploaded: Vec<String>,
+    /// Uploaded names the file stream has not reported yet.
+    unreported: Vec<String>,
+    failed: IndexMap<String, String>,
+}
+
+impl FileUploads {
+    pub(crate) fn new(dir: PathBuf) -> Self {
+        FileUploads {
+            dir,
+            target: None,
+            queue: Vec::new(),
+            at_end: Vec::new(),
+            live: HashMap::new(),
+            changed: HashSet::new(),
+            done: Arc::new(Mutex::new(None)),
+            in_flight: false,
+            ended: false,
+            uploaded: Vec::new(),
+            unreported: Vec::new(),
+            failed: IndexMap::new(),
+        }
+    }
+
+    /// The run exists on the server: uploads can start.
+    pub(crate) fn set_target(&mut self, entity: &str, project: &str, run_id: &str) {
+        self.target = Some((entity.to_owned(), project.to_owned(), run_id.to_owned()));
+    }
+
+    /// The files of `files` records read from the log.
+    pub(crate) fn add(&mut self, items: Vec<FilesItem>) {
+        for item in items {
+            let name = item.path;
+            if name.is_empty() {
+                continue;
+            }
+            let policy = PolicyType::try_from(item.policy).unwrap_or(PolicyType::Now);
+            if policy != PolicyType::End || self.ended {
+                enqueue(&mut self.queue, &name);
+            }
+            if policy != PolicyType::Now {
+                enqueue(&mut self.at_end, &name);
+            }
+            if policy == PolicyType::Live {
+                self.live.entry(name).or_insert(None);
+            }
+        }
+    }
+
+    /// A `Live` file changed (the writer copied it again).
+    pub(crate) fn changed(&mut self, name: &str) {
+        if self.live.contains_key(name) {
+            self.changed.insert(name.to_owned());
+        }
+    }
+
+    /// The end of the run: `End` and `Live` files, and `output.log` when there is one.
+    pub(crate) fn end(&mut self) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        for name in std::mem::take(&mut self.at_end) {
+            self.changed.remove(&name);
+            enqueue(&mut self.queue, &name);
+        }
+        if self.dir.join(OUTPUT_LOG).is_file() {
+            enqueue(&mut self.queue, OUTPUT_LOG);
+        }
+    }
+
+    /// Takes the results of a finished batch and starts the next one when files are due.
+    pub(crate) fn poll(&mut self, client: &Client, now: Instant) {
+        if self.in_flight {
+            let Some(results) = self
+                .done
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            else {
+                return;
+            };
+            self.in_flight = false;
+            self.record(results, now);
+        }
+        let due: Vec<String> = self
+            .changed
+            .iter()
+            .filter(|n| {
+                self.live
+                    .get(*n)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|t| now.duration_since(t) >= LIVE_UPLOAD_INTERVAL)
+            })
+            .cloned()
+            .collect();
+        for name in due {
+            self.changed.remove(&name);
+            enqueue(&mut self.queue, &name);
+        }
+        let Some(target) = self.target.clone() else {
+            return;
+        };
+        if self.queue.is_empty() {
+            return;
+        }
+        let names = std::mem::take(&mut self.queue);
+        self.in_flight = true;
+        let (client, dir, done) = (client.clone(), self.dir.clone(), Arc::clone(&self.done));
+        tokio::spawn(async move {
+            let results = upload(&client, &target, &dir, names).await;
+            *done.lock().unwrap_or_else(PoisonError::into_inner) = Some(results);
+        });
+    }
+
+    fn record(&mut self, results: Vec<Done>, now: Instant) {
+        for (name, result) in results {
+            if let Some(last) = self.live.get_mut(&name) {
+                *last = Some(now);
+            }
+            match result {
+                Ok(()) => {
+                    self.failed.shift_remove(&name);
+                    if !self.uploaded.contains(&name) {
+                        self.uploaded.push(name.clone());
+                    }
+                    enqueue(&mut self.unreported, &name);
+                }
+                Err(why) => {
+                    tracing::warn!(file = %name, error = %why, "a run file did not upload");
+                    self.failed.insert(name, why);
+                }
+            }
+        }
+    }
+
+    /// After the end: nothing left to upload (every file uploaded or failed).
+    pub(crate) fn settled(&self) -> bool {
+        self.ended && self.queue.is_empty() && !self.in_flight && self.changed.is_empty()
+    }
+
+    /// Uploaded names for the file stream's next request.
+    pub(crate) fn take_unreported(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unreported)
+    }
+
+    /// Whether uploaded names wait to be reported.
+    pub(crate) fn has_unreported(&self) -> bool {
+        !self.unreported.is_empty()
+    }
+
+    /// What was uploaded and what was not (files still waiting count as not uploaded).
+    pub(crate) fn outcome(&self) -> FilesOutcome {
+        let mut failed: Vec<(String, String)> = self
+            .failed
+            .iter()
+            .map(|(n, w)| (n.clone(), w.clone()))
+            .collect();
+        let waiting = self
+            .queue
+            .iter()
+            .chain(&self.changed)
+            .filter(|n| !self.failed.contains_key(*n));
+        for name in waiting {
+            failed.push((
+                name.clone(),
+                "not uploaded before the finish timeout (raise RunBuilder::finish_timeout)"
+                    .to_owned(),
+            ));
+        }
+        if self.in_flight {
+            failed.push((
+                "(files being uploaded)".to_owned(),
+                "the upload did not end before the finish timeout".to_owned(),
+            ));
+        }
+        FilesOutcome {
+            uploaded: self.uploaded.clone(),
+            failed,
+        }
+    }
+}
+
+fn enqueue(queue: &mut Vec<String>, name: &str) {
+    if !queue.iter().any(|n| n == name) {
+        queue.push(name.to_owned());
+    }
+}
+
+/// Uploads `names` from `dir`: reads them, asks for their URLs, PUTs each. A file that cannot
+/// be read fails alone.
+async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>) -> Vec<Done> {
+    let mut results = Vec::new();
+    let mut files = Vec::new();
+    for name in names {
+        match std::fs::read(dir.join(&name)) {
+            Ok(bytes) => files.push((name, bytes)),
+            Err(e) => results.push((
+                name,
+                Err(format!(
+                    "the file is gone from the run's files/ directory or unreadable ({e}); save it again"
+                )),
+            )),
+        }
+    }
+    if files.is_empty() {
+        return results;
+    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let (entity, project, run_id) = target;
+    let targets = match client
+        .create_run_files(entity, project, run_id, &names)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            let why = format!("W&B gave no upload URL: {e}");
+            results.extend(names.into_iter().map(|n| (n, Err(why.clone()))));
+            return results;
+        }
+    };
+    for (name, bytes) in files {
+        let url = targets.files.iter().find(|(n, _)| *n == name);
+        let result = match url {
+            Some((_, url)) => client
+                .upload(url, &targets.headers, bytes)
+                .await
+                .map_err(|e| format!("the upload was refused or failed: {e}")),
+            None => Err("W&B gave no upload URL for it".to_owned()),
+        };
+        results.push((name, result));
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: &str, policy: PolicyType) -> FilesItem {
+        FilesItem {
+            path: path.into(),
+            policy: policy.into(),
+            r#type: 0,
+        }
+    }
+
+    #[test]
+    fn end_files_wait_for_the_end_and_live_files_go_twice() {
+        let mut up = FileUploads::new(PathBuf::from("does-not-exist"));
+        up.add(vec![
+            item("now.txt", PolicyType::Now),
+            item("end.txt", PolicyType::End),
+            item("live.txt", PolicyType::Live),
+        ]);
+        assert_eq!(up.queue, ["now.txt", "live.txt"]);
+        up.queue.clear();
+        assert!(!up.settled(), "not before the end");
+        up.end();
+        assert_eq!(up.queue, ["end.txt", "live.txt"]);
+        up.queue.clear();
+        assert!(up.settled());
+    }
+
+    /// A changed live file waits until [`LIVE_UPLOAD_INTERVAL`] after its last upload (the
+    /// times are given, not waited for).
+    #[test]
+    fn a_changed_live_file_goes_again_after_the_interval() {
+        let api = wandb_api::Settings::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key("local-0123456789012345678901234567890123456789")
+            .resolve_with(|_| None, None)
+            .expect("settings");
+        let client = Client::builder().settings(api).build().expect("client");
+        let mut up = FileUploads::new(PathBuf::from("does-not-exist"));
+        up.add(vec![item("live.txt", PolicyType::Live)]);
+        up.queue.clear();
+        let t0 = Instant::now();
+        up.record(vec![("live.txt".into(), Ok(()))], t0);
+        assert_eq!(up.take_unreported(), ["live.txt"]);
+        up.changed("live.txt");
+        up.changed("not-live.txt");
+        up.poll(&client, t0 + LIVE_UPLOAD_INTERVAL / 2);
+        assert!(up.queue.is_empty(), "too soon after the last upload");
+        up.poll(&client, t0 + LIVE_UPLOAD_INTERVAL);
+        assert_eq!(up.queue, ["live.txt"], "only live files go again");
+    }
+}

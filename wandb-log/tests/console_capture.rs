@@ -1,0 +1,147 @@
+//! The capture of the process's own stdout and stderr (`Console::Capture`), in a child
+//! process (this test binary run again): 10 MB to each stream reach the terminal side
+//! unchanged and in order, and the run's output completely and in order; the descriptors
+//! are restored at `finish`; a second run in the same process does not capture.
+#![cfg(unix)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+
+use wandb_log::proto::record::RecordType;
+use wandb_log::{Console, Mode, Run};
+
+const CHILD: &str = "WANDB_LOG_CAPTURE_CHILD";
+/// 100-byte lines: 100,000 of them are 10 MB per stream.
+const LINES: usize = 100_000;
+const PAD: &str =
+    "................................................................................";
+
+fn line(stream: &str, i: usize) -> String {
+    format!("{stream} {i:07} {PAD}")
+}
+
+fn run_dir(root: &Path, id: &str) -> PathBuf {
+    std::fs::read_dir(root.join("wandb"))
+        .expect("wandb dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(id))
+        .expect("run dir")
+}
+
+/// `(stderr, line)` of every `output_raw` record.
+fn output(run_dir: &Path) -> Vec<(bool, String)> {
+    common::records(run_dir)
+        .into_iter()
+        .filter_map(|r| match r.record_type {
+            Some(RecordType::OutputRaw(o)) => Some((o.output_type == 0, o.line)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The child's part: a capturing run, the output, a second run that must not capture, finish,
+/// then output after the finish.
+fn child(root: &Path) {
+    // The test harness has written `test <name> ... ` without a newline.
+    writeln!(std::io::stdout()).expect("stdout");
+    let run = Run::builder()
+        .mode(Mode::Offline)
+        .dir(root)
+        .id("capture1")
+        .console(Console::Capture)
+        .init()
+        .expect("init");
+    let second = Run::builder()
+        .mode(Mode::Offline)
+        .dir(root)
+        .id("capture2")
+        .console(Console::Capture)
+        .init()
+        .expect("init the second run");
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    for i in 0..LINES {
+        writeln!(out, "{}", line("out", i)).expect("stdout");
+        writeln!(err, "{}", line("err", i)).expect("stderr");
+    }
+    out.flush().expect("flush");
+    second.finish(0).expect("finish the second run");
+    run.finish(0).expect("finish");
+    writeln!(out, "after finish: stdout").expect("stdout");
+    writeln!(err, "after finish: stderr").expect("stderr");
+}
+
+#[test]
+fn captured_output_reaches_the_terminal_and_the_run_in_order() {
+    if let Some(root) = std::env::var_os(CHILD) {
+        child(Path::new(&root));
+        return;
+    }
+    let root = common::tmp("capture");
+    let exe = std::env::current_exe().expect("test binary");
+    let done = Command::new(exe)
+        .args([
+            "--exact",
+            "captured_output_reaches_the_terminal_and_the_run_in_order",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, &root)
+        .output()
+        .expect("child runs");
+    let (stdout, stderr) = (
+        String::from_utf8(done.stdout).expect("utf-8"),
+        String::from_utf8(done.stderr).expect("utf-8"),
+    );
+    assert!(
+        done.status.success(),
+        "child failed: {}",
+        &stderr[stderr.len().saturating_sub(2000)..]
+    );
+    let expected = |stream: &str| (0..LINES).map(|i| line(stream, i)).collect::<Vec<_>>();
+    let terminal = |text: &str, stream: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(stream))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        terminal(&stdout, "out ") == expected("out"),
+        "the terminal got every stdout line, in order"
+    );
+    assert!(
+        terminal(&stderr, "err ") == expected("err"),
+        "the terminal got every stderr line, in order"
+    );
+    assert!(stdout.contains("after finish: stdout\n"));
+    assert!(stderr.contains("after finish: stderr\n"));
+
+    let lines = output(&run_dir(&root, "capture1"));
+    let recorded = |stderr: bool, stream: &str| {
+        lines
+            .iter()
+            .filter(|(e, l)| *e == stderr && l.starts_with(stream))
+            .map(|(_, l)| l.strip_suffix('\n').expect("a whole line").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        recorded(false, "out ") == expected("out"),
+        "the run got every stdout line, in order"
+    );
+    assert!(
+        recorded(true, "err ") == expected("err"),
+        "the run got every stderr line, in order"
+    );
+    assert!(
+        !lines.iter().any(|(_, l)| l.starts_with("after finish")),
+        "output after finish goes to the restored descriptors only"
+    );
+    assert!(
+        output(&run_dir(&root, "capture2")).is_empty(),
+        "a second run in the process does not capture"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
