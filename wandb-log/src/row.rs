@@ -27,6 +27,24 @@ impl<'a> RowWriter<'a> {
     /// Adds `key: value` to the row (a later value for the same key wins): a plain value,
     /// a [`crate::Histogram`], an [`crate::Image`], a `Vec<Image>` or a [`crate::Table`]
     /// (see [`RowValue`]).
+    ///
+    /// ```
+    /// use wandb_log::{Histogram, Image, IntoRow, Mode, Run, RowWriter};
+    /// struct Step<'a> { loss: f64, weights: &'a [f32], sample: &'a Image }
+    /// impl IntoRow for Step<'_> {
+    ///     fn write_row(self, row: &mut RowWriter<'_>) {
+    ///         row.push("loss", self.loss);
+    ///         if let Ok(h) = Histogram::from_values(self.weights) {
+    ///             row.push("weights", h);
+    ///         }
+    ///         row.push("sample", self.sample.clone());
+    ///     }
+    /// }
+    /// let run = Run::builder().mode(Mode::Disabled).init()?;
+    /// let sample = Image::from_gray(1, 1, &[9])?;
+    /// run.log(Step { loss: 0.5, weights: &[0.1, 0.2], sample: &sample })?;
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
     pub fn push(&mut self, key: &str, value: impl Into<RowValue>) {
         let id = self.keys.id(key);
         match value.into() {

@@ -6,8 +6,20 @@ use wandb_sweep::Value;
 use crate::error::Error;
 
 /// The bins of a histogram made from values, unless set (the official client's default).
+///
+/// ```
+/// let h = wandb_log::Histogram::from_values(&[1.0, 2.0])?;
+/// assert_eq!(h.counts().len(), wandb_log::media::DEFAULT_BINS);
+/// # Ok::<(), wandb_log::Error>(())
+/// ```
 pub const DEFAULT_BINS: usize = 64;
 /// The most bins W&B accepts (the official client's `Histogram.MAX_LENGTH`).
+///
+/// ```
+/// use wandb_log::{Histogram, media::MAX_BINS};
+/// assert!(Histogram::with_bins(&[1.0], MAX_BINS).is_ok());
+/// assert!(Histogram::with_bins(&[1.0], MAX_BINS + 1).is_err());
+/// ```
 pub const MAX_BINS: usize = 512;
 
 /// A histogram to log: the history value `{"_type": "histogram", "values": [counts…],

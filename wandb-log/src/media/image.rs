@@ -9,6 +9,11 @@ use crate::error::Error;
 use crate::media::sha256_hex;
 
 /// The largest width or height W&B accepts (the official client's `Image.MAX_DIMENSION`).
+///
+/// ```
+/// use wandb_log::media::MAX_DIMENSION;
+/// assert!(wandb_log::Image::from_gray(MAX_DIMENSION + 1, 1, &[]).is_err());
+/// ```
 pub const MAX_DIMENSION: u32 = 65_500;
 
 /// The most memory a PNG given as bytes may take when it is checked by decoding it.
@@ -62,6 +67,14 @@ enum Format {
 
 /// A pixel component type [`Image::from_pixels`] accepts: `u8` (0 to 255) or `f32` (0.0 to
 /// 1.0; values outside are clamped, NaN is an error).
+///
+/// ```
+/// use wandb_log::Image;
+/// let bytes = Image::from_pixels(&[0_u8, 255], &[1, 2])?;
+/// let floats = Image::from_pixels(&[0.0_f32, 1.0], &[1, 2])?;
+/// assert_eq!(bytes.sha256(), floats.sha256(), "the same pixels");
+/// # Ok::<(), wandb_log::Error>(())
+/// ```
 pub trait Pixel: Copy + private::Sealed {
     /// The component as a byte, or `None` when it has no value (NaN).
     #[doc(hidden)]

@@ -53,6 +53,14 @@ use crate::keys::{KeyId, Keys};
 
 /// The most images of one list that are logged (the official client's `Image.MAX_ITEMS`);
 /// later ones are left out, with a warning.
+///
+/// ```
+/// use wandb_log::{Image, Mode, Run, RowValue, media::MAX_IMAGES};
+/// let image = Image::from_gray(1, 1, &[0])?;
+/// let run = Run::builder().mode(Mode::Disabled).init()?;
+/// run.log([("many", RowValue::Images(vec![image; MAX_IMAGES + 1]))])?; // the first 108
+/// # Ok::<(), wandb_log::Error>(())
+/// ```
 pub const MAX_IMAGES: usize = 108;
 
 /// One value of a row: a plain [`Value`] (numbers, strings, … and a [`Histogram`]), an
