@@ -9,7 +9,9 @@ use crate::error::Error;
 /// null, lists and maps; images in cells are not supported yet). Logged under a key, it
 /// becomes the file `media/table/<key>_<step>_<sha256[:20]>.table.json` of the run (compact
 /// JSON `{"columns": [...], "data": [[...], ...]}`, byte for byte as the official client
-/// writes it for ASCII text) and the history value `{"_type": "table-file", "sha256",
+/// writes it for ASCII strings, integers and floats Python prints without an exponent;
+/// other text is written as UTF-8, not `\u` escapes, and `1e-7` not `1e-07`) and the
+/// history value `{"_type": "table-file", "sha256",
 /// "size", "path", "ncols", "nrows", "log_mode": "IMMUTABLE"}`.
 ///
 /// Unlike the official client, no `run_table` artifact is logged, so the value has no
