@@ -14,9 +14,13 @@ use crate::error::Error;
 /// history value `{"_type": "table-file", "sha256",
 /// "size", "path", "ncols", "nrows", "log_mode": "IMMUTABLE"}`.
 ///
-/// Unlike the official client, no `run_table` artifact is logged, so the value has no
-/// `artifact_path` or `_latest_artifact_path`: the W&B UI shows the table from the run
-/// file at `path` (as for tables of clients from before artifacts).
+/// Unlike the official client 0.31.0, which also logs every table as a `run_table`
+/// artifact (`run-<run id>-<key>`) and adds its `artifact_path` and
+/// `_latest_artifact_path` to the value, no artifact is logged (wandb-rs does not write
+/// artifact records yet), so the value has neither field. The table's run file at `path`
+/// is written and uploaded as the official client's is; the UI's table panels read a
+/// `table-file` value from that file (the form clients wrote before tables became
+/// artifacts), which was not checked against the hosted UI here.
 ///
 /// ```
 /// use wandb_log::{Mode, Run, Table, Value};
