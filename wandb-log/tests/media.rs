@@ -6,6 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use serde_json::{Value as Json, json};
 use wandb_log::proto::files_item::{FileType, PolicyType};
 use wandb_log::proto::record::RecordType;
@@ -448,4 +450,57 @@ fn keys_with_slashes_and_dots_stay_inside_the_media_folder() {
     let run_dir = report.dir.expect("dir");
     assert!(run_dir.join("files").join(&escape).is_file());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn online_runs_write_media_files_and_stream_the_values_as_objects() {
+    let server = wiremock::MockServer::start().await;
+    common::mount_upsert(&server, "mock-entity", "proj", "med1a001").await;
+    common::mount_file_stream(&server, json!({})).await;
+    let dir = common::tmp("media-online");
+    let mut e = common::env(&server.uri(), &dir);
+    e.insert("WANDB_RUN_ID", "med1a001".to_owned());
+    let report = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        let row: Vec<(&str, RowValue)> = vec![
+            ("samples", reference_image().into()),
+            (
+                "weights",
+                Histogram::with_bins(&[1.0, 2.0, 2.0], 2)
+                    .expect("ok")
+                    .into(),
+            ),
+        ];
+        run.log(row).expect("log");
+        run.finish(0).expect("finish")
+    })
+    .await
+    .expect("join");
+    assert_eq!(report.upload_error, None);
+    let run_dir = report.dir.expect("dir");
+    let path = format!(
+        "media/images/samples_0_{}.png",
+        &reference_image().sha256()[..20]
+    );
+    assert!(run_dir.join("files").join(&path).is_file());
+    let lines: Vec<Json> = common::bodies(&server)
+        .await
+        .iter()
+        .filter_map(|b| {
+            b["files"]["wandb-history.jsonl"]["content"]
+                .as_array()
+                .cloned()
+        })
+        .flatten()
+        .map(|l| serde_json::from_str(l.as_str().expect("line")).expect("row"))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["samples"]["_type"], "image-file");
+    assert_eq!(lines[0]["samples"]["path"], json!(path));
+    assert_eq!(
+        lines[0]["weights"],
+        json!({"_type": "histogram", "values": [1, 2], "bins": [1.0, 1.5, 2.0]})
+    );
 }
