@@ -264,7 +264,34 @@ fn linspace(first: f64, last: f64, n: usize) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_values_are_counted_or_refused_never_a_panic(
+            values in proptest::collection::vec(
+                prop_oneof![any::<f64>(), -1e3..1e3_f64, Just(f64::NAN), Just(f64::INFINITY)],
+                0..300,
+            ),
+            bins in 1..=MAX_BINS,
+        ) {
+            match Histogram::with_bins(&values, bins) {
+                Ok(h) => {
+                    let finite = values.iter().filter(|x| x.is_finite()).count() as u64;
+                    prop_assert_eq!(h.counts().iter().sum::<u64>(), finite);
+                    prop_assert_eq!(h.skipped(), values.len() as u64 - finite);
+                    prop_assert_eq!(h.bins().len(), bins + 1);
+                    prop_assert!(h.bins().windows(2).all(|w| w[0] < w[1]));
+                    for &x in values.iter().filter(|x| x.is_finite()) {
+                        prop_assert!(h.bins()[0] <= x && x <= h.bins()[bins]);
+                    }
+                }
+                Err(e) => prop_assert!(matches!(e, Error::Media(_)), "{e}"),
+            }
+        }
+    }
 
     #[test]
     fn hostile_values_are_counted_or_refused_never_a_panic() {
