@@ -46,6 +46,10 @@ pub enum Error {
     /// A run directory could not be synced.
     #[error("cannot sync: {0}")]
     Sync(String),
+    /// A media value ([`crate::Image`], [`crate::Histogram`], [`crate::Table`]) could not be
+    /// made from its input; the message says what is wrong and what to do.
+    #[error("{0}")]
+    Media(String),
     /// Writing the run's files failed.
     #[error("cannot write the run's files: {0}")]
     Io(#[from] std::io::Error),

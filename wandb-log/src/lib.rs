@@ -10,6 +10,8 @@
 //! - [`Run::source`]: a [`Source`] handle per thread that logs (callbacks, evaluation), with
 //!   a priority for same-key conflicts and its own step counter; [`Run::step_stats`] and
 //!   [`FinishReport::step_stats`] count merges, late rows, refusals and step jumps.
+//! - Rich values in rows: [`Image`], [`Histogram`], [`Table`] (see [`media`]), written
+//!   as the official client writes them.
 //! - [`Run::define_metric`] with a [`MetricDefinition`]: step metrics, globs, summaries.
 //! - [`Run::finish`] returns a [`FinishReport`]; online uploads retry until `finish_timeout`.
 //! - Console output (the UI's Logs tab): [`Run::console`], a [`ConsoleWriter`], the tracing
@@ -49,6 +51,7 @@ mod history;
 mod history_record;
 mod keys;
 mod log_file;
+pub mod media;
 mod metric;
 mod offline_run;
 mod outbox;
@@ -76,6 +79,7 @@ pub use console::{ConsoleStream, ConsoleWriter};
 pub use console_capture::Console;
 pub use console_layer::ConsoleLayer;
 pub use error::Error;
+pub use media::{Histogram, Image, RowValue, Table};
 pub use metric::{Aggregation, Goal, MetricDefinition};
 pub use offline_run::{OfflineRun, RunInfo, console_line, history_row, unix_now};
 pub use resume::Resume;
@@ -90,3 +94,5 @@ pub use step_stats::StepStats;
 pub use step_window::StepWindow;
 pub use sync::{SyncOptions, SyncReport, sync};
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
+/// The plain values of rows, configs and table cells (from `wandb-sweep`).
+pub use wandb_sweep::Value;

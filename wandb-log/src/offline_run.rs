@@ -12,6 +12,7 @@ use wandb_sweep::Value;
 
 use crate::history_record::RowEncoder;
 use crate::log_file::LogFile;
+use crate::proto::files_item::{FileType, PolicyType};
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
@@ -146,6 +147,18 @@ impl OfflineRun {
     /// I/O errors.
     pub fn metric(&mut self, metric: MetricRecord) -> io::Result<()> {
         self.record(RecordType::Metric(metric))
+    }
+
+    /// A `files` record for a media file the run wrote (`path` under its `files/`), with
+    /// the policy the official client gives media files (`now`: uploaded right away).
+    pub(crate) fn media_file(&mut self, path: String) -> io::Result<()> {
+        self.record(RecordType::Files(FilesRecord {
+            files: vec![FilesItem {
+                path,
+                policy: PolicyType::Now.into(),
+                r#type: FileType::Other.into(),
+            }],
+        }))
     }
 
     fn record(&mut self, record_type: RecordType) -> io::Result<()> {

@@ -39,6 +39,9 @@ pub(crate) struct Batch {
     pub(crate) metrics: Vec<MetricDefinition>,
     pub(crate) rows: Vec<RowHeader>,
     pub(crate) cells: Vec<(KeyId, Value)>,
+    /// Media files written since the last batch (paths under the run's `files/`), for
+    /// the log's `files` records, which go before this batch's rows.
+    pub(crate) files: Vec<String>,
     /// The writer was already woken for this batch.
     pub(crate) woken: bool,
 }
@@ -72,7 +75,10 @@ impl Batch {
 
     /// True when nothing is waiting.
     pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.names.is_empty() && self.metrics.is_empty()
+        self.rows.is_empty()
+            && self.names.is_empty()
+            && self.metrics.is_empty()
+            && self.files.is_empty()
     }
 
     /// Forgets everything (a disabled run keeps nothing).
@@ -81,6 +87,7 @@ impl Batch {
         self.metrics.clear();
         self.rows.clear();
         self.cells.clear();
+        self.files.clear();
         self.woken = false;
     }
 }

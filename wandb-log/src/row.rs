@@ -4,28 +4,65 @@ use indexmap::IndexMap;
 use wandb_sweep::Value;
 
 use crate::keys::{KeyId, Keys};
+use crate::media::{Pending, RowValue};
 
 /// A row being logged: values by key, written without allocating key strings.
 #[derive(Debug)]
 pub struct RowWriter<'a> {
     keys: &'a mut Keys,
     cells: &'a mut Vec<(KeyId, Value)>,
+    /// File-backed values (images, tables), placed once the row's step is known.
+    media: &'a mut Vec<Pending>,
 }
 
 impl<'a> RowWriter<'a> {
-    pub(crate) fn new(keys: &'a mut Keys, cells: &'a mut Vec<(KeyId, Value)>) -> Self {
-        RowWriter { keys, cells }
+    pub(crate) fn new(
+        keys: &'a mut Keys,
+        cells: &'a mut Vec<(KeyId, Value)>,
+        media: &'a mut Vec<Pending>,
+    ) -> Self {
+        RowWriter { keys, cells, media }
     }
 
-    /// Adds `key: value` to the row (a later value for the same key wins).
-    pub fn push(&mut self, key: &str, value: impl Into<Value>) {
+    /// Adds `key: value` to the row (a later value for the same key wins): a plain value,
+    /// a [`crate::Histogram`], an [`crate::Image`], a `Vec<Image>` or a [`crate::Table`]
+    /// (see [`RowValue`]).
+    ///
+    /// ```
+    /// use wandb_log::{Histogram, Image, IntoRow, Mode, Run, RowWriter};
+    /// struct Step<'a> { loss: f64, weights: &'a [f32], sample: &'a Image }
+    /// impl IntoRow for Step<'_> {
+    ///     fn write_row(self, row: &mut RowWriter<'_>) {
+    ///         row.push("loss", self.loss);
+    ///         if let Ok(h) = Histogram::from_values(self.weights) {
+    ///             row.push("weights", h);
+    ///         }
+    ///         row.push("sample", self.sample.clone());
+    ///     }
+    /// }
+    /// let run = Run::builder().mode(Mode::Disabled).init()?;
+    /// let sample = Image::from_gray(1, 1, &[9])?;
+    /// run.log(Step { loss: 0.5, weights: &[0.1, 0.2], sample: &sample })?;
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    pub fn push(&mut self, key: &str, value: impl Into<RowValue>) {
         let id = self.keys.id(key);
-        self.cells.push((id, value.into()));
+        match value.into() {
+            RowValue::Value(v) => self.cells.push((id, v)),
+            media => {
+                self.media.push(Pending {
+                    cell: self.cells.len(),
+                    value: media,
+                });
+                self.cells.push((id, Value::Null));
+            }
+        }
     }
 }
 
-/// Values a row can be made of: `[("loss", 0.5)]`, a slice or `Vec` of pairs, an
-/// `IndexMap<String, Value>`, a mapping [`Value`] or a JSON object.
+/// Values a row can be made of: `[("loss", 0.5)]`, a slice or `Vec` of pairs (of plain
+/// values or any [`RowValue`]: images, histograms, tables), an `IndexMap<String, Value>`, a
+/// mapping [`Value`] or a JSON object.
 ///
 /// ```
 /// use wandb_log::{IntoRow, Mode, Run, RowWriter};
@@ -45,7 +82,7 @@ pub trait IntoRow {
     fn write_row(self, row: &mut RowWriter<'_>);
 }
 
-impl<K: AsRef<str>, V: Into<Value>, const N: usize> IntoRow for [(K, V); N] {
+impl<K: AsRef<str>, V: Into<RowValue>, const N: usize> IntoRow for [(K, V); N] {
     fn write_row(self, row: &mut RowWriter<'_>) {
         for (k, v) in self {
             row.push(k.as_ref(), v);
@@ -53,7 +90,7 @@ impl<K: AsRef<str>, V: Into<Value>, const N: usize> IntoRow for [(K, V); N] {
     }
 }
 
-impl<K: AsRef<str>, V: Into<Value>> IntoRow for Vec<(K, V)> {
+impl<K: AsRef<str>, V: Into<RowValue>> IntoRow for Vec<(K, V)> {
     fn write_row(self, row: &mut RowWriter<'_>) {
         for (k, v) in self {
             row.push(k.as_ref(), v);
@@ -61,7 +98,7 @@ impl<K: AsRef<str>, V: Into<Value>> IntoRow for Vec<(K, V)> {
     }
 }
 
-impl<K: AsRef<str>, V: Into<Value> + Clone> IntoRow for &[(K, V)] {
+impl<K: AsRef<str>, V: Into<RowValue> + Clone> IntoRow for &[(K, V)] {
     fn write_row(self, row: &mut RowWriter<'_>) {
         for (k, v) in self {
             row.push(k.as_ref(), v.clone());

@@ -12,6 +12,7 @@ use wandb_sweep::{Number, Value};
 
 use crate::error::Error;
 use crate::keys::{KeyId, Keys};
+use crate::media::Pending;
 use crate::metric::MetricDefinition;
 use crate::offline_run::unix_now;
 use crate::outbox::{Outbox, Shared};
@@ -80,6 +81,8 @@ struct State {
     sources: Vec<Arc<str>>,
     /// The row being logged (reused).
     incoming: Vec<(KeyId, Value)>,
+    /// The row's file-backed values (images, tables), placed once its step is known.
+    media: Vec<Pending>,
     /// Explicit summary values (the writer keeps the logged ones).
     summary: IndexMap<String, Value>,
     finished: bool,
@@ -155,6 +158,7 @@ impl Run {
             keys: Keys::default(),
             sources: Vec::new(),
             incoming: Vec::new(),
+            media: Vec::new(),
             summary: IndexMap::new(),
             finished: false,
         };
@@ -255,8 +259,12 @@ impl Run {
     /// Never waits on I/O (only, briefly, on a writer that is 16,384 rows or 24,576 values
     /// behind).
     ///
+    /// Rows may hold media values ([`crate::Image`], [`crate::Histogram`], [`crate::Table`]):
+    /// their files are written under the run's `files/media/` in this call.
+    ///
     /// # Errors
-    /// Only after `finish` ([`Error::AlreadyFinished`]).
+    /// [`Error::AlreadyFinished`] after `finish`; [`Error::Io`] when a media file cannot be
+    /// written (nothing of the row is logged then).
     pub fn log(&self, row: impl IntoRow) -> Result<u64, Error> {
         self.record(At::Next, Origin::RUN, row)
     }
@@ -361,17 +369,42 @@ impl Run {
         Ok(())
     }
 
-    /// Sets summary values explicitly (they win over the logged values).
+    /// Sets summary values explicitly (they win over the logged values). Media values are
+    /// written as files named with `summary` in place of the step, as the official client
+    /// does; one whose file cannot be written is left out, with a warning.
     pub fn summary(&self, values: impl IntoRow) {
         let mut state = lock(&self.inner.state);
         let State {
             keys,
             incoming,
+            media,
             summary,
             ..
         } = &mut *state;
         incoming.clear();
-        values.write_row(&mut RowWriter::new(keys, incoming));
+        media.clear();
+        values.write_row(&mut RowWriter::new(keys, incoming, media));
+        if !media.is_empty() {
+            let placeholders: Vec<usize> = media.iter().map(|p| p.cell).collect();
+            let files = self.inner.dir.as_ref().map(|d| d.join("files"));
+            let mut shared = self.inner.outbox.lock();
+            let placed = crate::media::place(
+                media,
+                incoming,
+                keys,
+                "summary",
+                files.as_deref(),
+                &mut shared.batch.files,
+            );
+            if let Err(e) = placed {
+                tracing::warn!(error = %e, "a media value of the summary could not be written; it is left out of the summary");
+                for i in placeholders.into_iter().rev() {
+                    if incoming.get(i).is_some_and(|(_, v)| *v == Value::Null) {
+                        incoming.remove(i);
+                    }
+                }
+            }
+        }
         for (id, v) in incoming.drain(..) {
             summary.insert(keys.name(id).to_owned(), v);
         }
@@ -455,13 +488,34 @@ impl Inner {
         if state.finished {
             return Err(Error::AlreadyFinished);
         }
-        let State { keys, incoming, .. } = &mut *state;
+        let State {
+            keys,
+            incoming,
+            media,
+            ..
+        } = &mut *state;
         incoming.clear();
-        row.write_row(&mut RowWriter::new(keys, incoming));
+        media.clear();
+        row.write_row(&mut RowWriter::new(keys, incoming, media));
         let watched = self.watched_value(keys, incoming);
         // Read under the run's lock, so that the window's clock only goes forward.
         let now = self.outbox.now();
         let mut shared = self.outbox.lock();
+        if !media.is_empty() {
+            // Files are named with the row's step: placed under the lock that decides it.
+            let Shared { steps, batch } = &mut *shared;
+            if let Some(step) = steps.target(at, origin, now, batch) {
+                let files = self.dir.as_ref().map(|d| d.join("files"));
+                crate::media::place(
+                    media,
+                    incoming,
+                    keys,
+                    itoa::Buffer::new().format(step),
+                    files.as_deref(),
+                    &mut batch.files,
+                )?;
+            }
+        }
         let outcome = if self.settings.mode == Mode::Disabled {
             let Shared { steps, batch } = &mut *shared;
             let outcome = steps.log(at, origin, incoming, now, batch);

@@ -142,6 +142,27 @@ impl Steps {
         Outcome::Logged(step)
     }
 
+    /// The step a row for `at` would be stored at now (`None`: it would be refused or
+    /// dropped), without logging it; commits the steps the window aged out, as
+    /// [`Steps::log`] does first, so that `log` with the same `now` lands there.
+    pub(crate) fn target(
+        &mut self,
+        at: At,
+        origin: Origin,
+        now: Instant,
+        out: &mut Batch,
+    ) -> Option<u64> {
+        self.expire(now, out);
+        let step = self.resolve(at, origin);
+        if step >= self.lowest() {
+            return Some(step);
+        }
+        match self.policy {
+            StepPolicy::Reject | StepPolicy::Drop => None,
+            StepPolicy::MergeIntoLatest => Some(self.newest().unwrap_or(self.floor)),
+        }
+    }
+
     /// The step `at` stands for.
     fn resolve(&self, at: At, origin: Origin) -> u64 {
         match at {

@@ -293,6 +293,9 @@ impl Writer {
         for def in &defined {
             self.keep(|w| w.log.metric(def.record()));
         }
+        for path in std::mem::take(&mut self.spare.files) {
+            self.keep(|w| w.log.media_file(path));
+        }
         let Writer {
             log,
             history,
