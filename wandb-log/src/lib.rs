@@ -35,11 +35,15 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod cgroup;
 mod error;
+mod git_info;
+mod gpu;
 mod history;
 mod history_record;
 mod keys;
 mod log_file;
+mod metadata;
 mod metric;
 mod offline_run;
 mod outbox;
@@ -57,6 +61,7 @@ mod step_stats;
 mod step_window;
 mod summary;
 mod sync;
+mod system_metrics;
 mod transaction_log;
 mod upload_source;
 mod uploader;

@@ -17,7 +17,7 @@ use crate::metric::MetricDefinition;
 use crate::offline_run::console_line;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
-use crate::proto::{HistoryRecord, Record, RunRecord};
+use crate::proto::{HistoryRecord, Record, RunRecord, StatsRecord};
 use crate::transaction_log::LogReader;
 
 /// The most a request carries, in bytes (W&B's `x_file_stream_max_bytes`).
@@ -37,6 +37,7 @@ impl Batch {
     pub(crate) fn is_empty(&self) -> bool {
         self.chunk.history.is_empty()
             && self.chunk.output.is_empty()
+            && self.chunk.events.is_empty()
             && self.chunk.summary.is_none()
             && self.chunk.exit_code.is_none()
     }
@@ -52,6 +53,7 @@ pub(crate) struct UploadSource {
     /// History and console lines of this log that the server holds already.
     skip_history: u64,
     skip_output: u64,
+    skip_events: u64,
     /// The run record (the log's first record).
     pub(crate) run: Option<RunRecord>,
     summary: IndexMap<String, Value>,
@@ -77,6 +79,7 @@ impl UploadSource {
             complete,
             skip_history: 0,
             skip_output: 0,
+            skip_events: 0,
             run: None,
             summary: IndexMap::new(),
             summary_changed: false,
@@ -93,6 +96,11 @@ impl UploadSource {
     pub(crate) fn skip(&mut self, history: u64, output: u64) {
         self.skip_history = history;
         self.skip_output = output;
+    }
+
+    /// Skips the first `events` system-metric lines of the log: the server holds them.
+    pub(crate) fn skip_events(&mut self, events: u64) {
+        self.skip_events = events;
     }
 
     /// Reads until the run record is known (sync needs it before creating the run).
@@ -114,6 +122,7 @@ impl UploadSource {
             let early = std::mem::take(&mut self.early);
             batch.chunk.history.extend(early.chunk.history);
             batch.chunk.output.extend(early.chunk.output);
+            batch.chunk.events.extend(early.chunk.events);
             batch.bytes += early.bytes;
         }
         while batch.bytes < max_bytes {
@@ -212,6 +221,7 @@ impl UploadSource {
                     batch.chunk.output.push(line);
                 }
             }
+            RecordType::Stats(s) => self.push_events(batch, &s),
             RecordType::Metric(m) => {
                 self.metrics.extend(MetricDefinition::from_record(&m));
                 self.metrics_changed = true;
@@ -221,6 +231,24 @@ impl UploadSource {
                 self.finish_batch(batch);
             }
             _ => {}
+        }
+    }
+
+    /// A `stats` record as a `wandb-events.jsonl` line, unless the server holds it.
+    fn push_events(&mut self, batch: &mut Batch, stats: &StatsRecord) {
+        if self.skip_events > 0 {
+            self.skip_events -= 1;
+            return;
+        }
+        let start = self
+            .run
+            .as_ref()
+            .and_then(|r| r.start_time.as_ref())
+            .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9);
+        let line = crate::system_metrics::events_line(stats, start);
+        if line.len() <= MAX_LINE_BYTES {
+            batch.bytes += line.len() + 8;
+            batch.chunk.events.push(line);
         }
     }
 

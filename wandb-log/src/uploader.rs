@@ -423,15 +423,17 @@ fn send(mut stream: FileStream, chunk: Chunk) -> Flight {
 /// A request in two halves (the summary and exit code go with the second); `None` for a
 /// request of one line or less.
 fn split(mut chunk: Chunk) -> Option<(Chunk, Chunk)> {
-    let lines = chunk.history.len() + chunk.output.len();
+    let lines = chunk.history.len() + chunk.output.len() + chunk.events.len();
     if lines <= 1 {
         return None;
     }
     let history = chunk.history.split_off(chunk.history.len() / 2);
     let output = chunk.output.split_off(chunk.output.len() / 2);
+    let events = chunk.events.split_off(chunk.events.len() / 2);
     let second = Chunk {
         history,
         output,
+        events,
         summary: chunk.summary.take(),
         exit_code: chunk.exit_code.take(),
         ..Chunk::default()

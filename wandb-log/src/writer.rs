@@ -33,6 +33,10 @@ pub(crate) enum Message {
     Wake,
     Flush(Sender<io::Result<u64>>),
     Finish(Finish),
+    /// A sample of the system metrics (from the `wandb-system` thread).
+    Stats(crate::proto::StatsRecord),
+    /// The run's metadata (from the `wandb-system` thread).
+    Environment(Box<crate::metadata::Environment>),
 }
 
 /// The end of the run.
@@ -257,6 +261,12 @@ impl Writer {
                         up.on_event(event, Instant::now());
                     }
                 }
+                Wakeup::Message(Some(Message::Stats(stats))) => {
+                    self.system(|log| crate::system_metrics::write(log, stats));
+                }
+                Wakeup::Message(Some(Message::Environment(env))) => {
+                    self.system(|log| crate::metadata::write(log, &env));
+                }
                 Wakeup::Message(Some(Message::Wake)) => {}
                 Wakeup::Tick => self.checkpoint(),
             }
@@ -307,6 +317,15 @@ impl Writer {
         }
         // A failed write stays pending: it is tried again, and reported by `flush`.
         let _retried = self.log.flush();
+    }
+
+    /// Writes what the `wandb-system` thread sent; online, it goes to the file at once for
+    /// the upload to read.
+    fn system(&mut self, write: impl FnOnce(&mut OfflineRun) -> io::Result<()>) {
+        self.keep(|w| write(&mut w.log));
+        if self.upload.is_some() {
+            let _retried = self.log.flush();
+        }
     }
 
     /// Runs a local write, keeping its first error for the next flush or finish.
