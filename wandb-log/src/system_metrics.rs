@@ -200,6 +200,9 @@ pub(crate) struct Machine {
     cgroup: Option<CgroupLimits>,
     physical_cores: usize,
     gpus: Option<Gpus>,
+    /// Whether a sample was taken: the first sample has no `cpu`, as the official
+    /// client's (the process's CPU use needs two reads apart).
+    cpu_measured: bool,
 }
 
 impl std::fmt::Debug for Machine {
@@ -236,7 +239,7 @@ impl Machine {
         let networks = Networks::new_with_refreshed_list();
         let net_start = totals(&networks);
         let logical = sys.cpus().len();
-        let mut machine = Machine {
+        Machine {
             pid,
             networks,
             disks,
@@ -247,11 +250,9 @@ impl Machine {
             cgroup: CgroupLimits::detect(logical),
             physical_cores: System::physical_core_count().unwrap_or(logical),
             gpus: if gpus { Gpus::open() } else { None },
+            cpu_measured: false,
             sys,
-        };
-        // The process's CPU use is measured between two reads: this is the first.
-        machine.refresh_process();
-        machine
+        }
     }
 
     /// What the machine offers, for the run's metadata.
@@ -260,9 +261,8 @@ impl Machine {
             .disk_paths
             .iter()
             .map(|(path, i)| {
-                let d = &self.disks.list()[*i];
-                let used = d.total_space().saturating_sub(d.available_space());
-                (path.clone(), d.total_space(), used)
+                let space = disk_space(Path::new(path), &self.disks.list()[*i]);
+                (path.clone(), space.total, space.used)
             })
             .collect();
         let mut sys = System::new();
@@ -318,9 +318,10 @@ impl Probe for Machine {
         let rss = process.map(sysinfo::Process::memory);
         let cpu = process.map(sysinfo::Process::cpu_usage);
         let threads = thread_count(process);
-        if let Some(cpu) = cpu {
+        if let Some(cpu) = cpu.filter(|_| self.cpu_measured) {
             put(out, "cpu", f64::from(cpu) / self.cpu_capacity());
         }
+        self.cpu_measured = true;
         self.networks.refresh(true);
         let (sent, recv) = totals(&self.networks);
         put(
@@ -357,15 +358,15 @@ impl Probe for Machine {
                 put(out, &format!("disk.{name}.out"), written);
                 seen.push(name);
             }
-            let total = d.total_space();
-            let used = total.saturating_sub(d.available_space());
-            if total > 0 {
+            let space = disk_space(Path::new(path), d);
+            if space.used + space.available > 0 {
+                let percent = space.used as f64 / (space.used + space.available) as f64 * 100.0;
+                put(out, &format!("disk.{path}.usagePercent"), percent);
                 put(
                     out,
-                    &format!("disk.{path}.usagePercent"),
-                    used as f64 / total as f64 * 100.0,
+                    &format!("disk.{path}.usageGB"),
+                    space.used as f64 / GIB,
                 );
-                put(out, &format!("disk.{path}.usageGB"), used as f64 / GIB);
             }
         }
         let limited = self.cgroup.as_ref().and_then(CgroupLimits::memory_usage);
@@ -407,6 +408,45 @@ impl Probe for Machine {
         if let Some(gpus) = &mut self.gpus {
             gpus.sample(out);
         }
+    }
+}
+
+/// A filesystem's size, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Space {
+    total: u64,
+    /// Not free (the official client's "used": total minus free blocks).
+    used: u64,
+    /// Free for unprivileged users.
+    available: u64,
+}
+
+/// The space of the filesystem at `path` (statvfs on Unix, whose free-block count sysinfo
+/// does not give; the disk's own figures elsewhere).
+fn disk_space(path: &Path, disk: &sysinfo::Disk) -> Space {
+    #[cfg(unix)]
+    if let Ok(s) = nix::sys::statvfs::statvfs(path) {
+        #[allow(
+            clippy::useless_conversion,
+            reason = "the block count types differ between platforms"
+        )]
+        let (size, blocks, free, available) = (
+            u64::from(s.fragment_size()),
+            u64::from(s.blocks()),
+            u64::from(s.blocks_free()),
+            u64::from(s.blocks_available()),
+        );
+        return Space {
+            total: blocks.saturating_mul(size),
+            used: blocks.saturating_sub(free).saturating_mul(size),
+            available: available.saturating_mul(size),
+        };
+    }
+    let _ = path;
+    Space {
+        total: disk.total_space(),
+        used: disk.total_space().saturating_sub(disk.available_space()),
+        available: disk.available_space(),
     }
 }
 
