@@ -80,4 +80,5 @@ pub use step::StepPolicy;
 pub use step_stats::StepStats;
 pub use step_window::StepWindow;
 pub use sync::{SyncOptions, SyncReport, sync};
+pub use system_metrics::SystemSampler;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};

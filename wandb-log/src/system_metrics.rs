@@ -450,6 +450,49 @@ fn disk_space(path: &Path, disk: &sysinfo::Disk) -> Space {
     }
 }
 
+/// The system metrics a run samples, on demand: the same keys and units as the `stats`
+/// records of a run (see [`crate::RunBuilder::system_metrics`]), measured since
+/// [`SystemSampler::new`]. The first sample has no `cpu` (it takes two reads).
+///
+/// ```
+/// let mut sampler = wandb_log::SystemSampler::new();
+/// let first = sampler.sample();
+/// assert!(!first.iter().any(|(key, _)| key == "cpu"));
+/// let second = sampler.sample();
+/// if cfg!(any(target_os = "linux", target_os = "macos", target_os = "windows")) {
+///     assert!(second.iter().any(|(key, _)| key == "cpu"));
+///     assert!(second.iter().any(|(key, _)| key == "proc.memory.rssMB"));
+/// }
+/// ```
+#[derive(Debug)]
+pub struct SystemSampler {
+    machine: Machine,
+}
+
+impl SystemSampler {
+    /// Reads the machine once (cgroup limits, disks, network counters; NVIDIA GPUs when
+    /// the driver's library loads).
+    #[must_use]
+    pub fn new() -> SystemSampler {
+        SystemSampler {
+            machine: Machine::new(&["/"], true),
+        }
+    }
+
+    /// One sample: `(key, value)` pairs.
+    pub fn sample(&mut self) -> Vec<(String, f64)> {
+        let mut out = Vec::with_capacity(16);
+        self.machine.sample(&mut out);
+        out
+    }
+}
+
+impl Default for SystemSampler {
+    fn default() -> Self {
+        SystemSampler::new()
+    }
+}
+
 /// The disk whose mount point holds `path` (the longest such mount point).
 fn disk_of(disks: &Disks, path: &Path) -> Option<usize> {
     disks

@@ -1,7 +1,8 @@
-//! When no sampler runs: disabled runs never start one, and the builder's switches (or
-//! `WANDB__DISABLE_STATS` / `WANDB__DISABLE_META`) turn it off. Observed directly, as the
-//! threads of this process named `wandb-system` (Linux), in a test binary of its own so
-//! that no other test's sampler is counted; and in the run's log.
+//! When no sampler runs: disabled runs never start one, the builder's switches (or
+//! `WANDB__DISABLE_STATS` / `WANDB__DISABLE_META`) turn it off, and `finish` ends it without
+//! waiting out its interval. Observed directly, as the threads of this process named
+//! `wandb-system` (Linux), in a test binary of its own so that no other test's sampler is
+//! counted; and in the run's log.
 
 mod common;
 
@@ -121,5 +122,41 @@ fn metadata_alone_ends_its_thread_without_sampling() {
             .join("files/wandb-metadata.json")
             .is_file()
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn finish_ends_the_sampler_without_waiting_out_its_interval() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if samplers().is_none() {
+        return; // threads cannot be listed on this platform
+    }
+    let dir = common::tmp("sysmetrics-stop");
+    // An hour between samples: a sampler that only noticed the end at its next tick would
+    // outlive this test by far.
+    let run = Run::builder()
+        .mode(Mode::Offline)
+        .dir(&dir)
+        .stats_interval(Duration::from_secs(3600))
+        .init()
+        .expect("init");
+    // Wait until the thread is sampling (its metadata is in the log).
+    for _ in 0..600 {
+        if system_records(&run).1 == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(samplers(), Some(1), "the sampler runs");
+    run.finish(0).expect("finish");
+    let mut alive = samplers();
+    for _ in 0..600 {
+        if alive == Some(0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        alive = samplers();
+    }
+    assert_eq!(alive, Some(0), "the sampler ended after finish");
     std::fs::remove_dir_all(&dir).ok();
 }
