@@ -228,8 +228,7 @@ impl Machine {
             .filter_map(|p| Some(((*p).to_owned(), disk_of(&disks, Path::new(p))?)))
             .collect();
         let mut disk_start = HashMap::new();
-        for (_, i) in &disk_paths {
-            let d = &disks.list()[*i];
+        for d in disk_paths.iter().filter_map(|(_, i)| disks.list().get(*i)) {
             let u = d.usage();
             disk_start.insert(
                 device(d.name()),
@@ -260,9 +259,9 @@ impl Machine {
         let disks = self
             .disk_paths
             .iter()
-            .map(|(path, i)| {
-                let space = disk_space(Path::new(path), &self.disks.list()[*i]);
-                (path.clone(), space.total, space.used)
+            .filter_map(|(path, i)| {
+                let space = disk_space(Path::new(path), self.disks.list().get(*i)?);
+                Some((path.clone(), space.total, space.used))
             })
             .collect();
         let mut sys = System::new();
