@@ -471,6 +471,12 @@ pub struct SystemSampler {
 impl SystemSampler {
     /// Reads the machine once (cgroup limits, disks, network counters; NVIDIA GPUs when
     /// the driver's library loads).
+    ///
+    /// ```
+    /// let mut sampler = wandb_log::SystemSampler::new();
+    /// let sample = sampler.sample();
+    /// assert!(sample.iter().all(|(_, value)| value.is_finite()));
+    /// ```
     #[must_use]
     pub fn new() -> SystemSampler {
         SystemSampler {
@@ -478,7 +484,15 @@ impl SystemSampler {
         }
     }
 
-    /// One sample: `(key, value)` pairs.
+    /// One sample: `(key, value)` pairs, e.g. `("proc.memory.rssMB", 12.5)`; counters
+    /// (`network.sent`, `disk.<device>.in`) count from [`SystemSampler::new`].
+    ///
+    /// ```
+    /// let mut sampler = wandb_log::SystemSampler::default();
+    /// for (key, value) in sampler.sample() {
+    ///     assert!(!key.is_empty() && value.is_finite());
+    /// }
+    /// ```
     pub fn sample(&mut self) -> Vec<(String, f64)> {
         let mut out = Vec::with_capacity(16);
         self.machine.sample(&mut out);

@@ -160,3 +160,18 @@ fn finish_ends_the_sampler_without_waiting_out_its_interval() {
     assert_eq!(alive, Some(0), "the sampler ended after finish");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_sampling_interval_that_is_not_seconds_is_refused() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for bad in ["abc", "0.05", "-1", "NaN", "inf"] {
+        let env = |k: &str| (k == "WANDB__STATS_SAMPLING_INTERVAL").then(|| bad.to_owned());
+        let result = Run::builder().mode(Mode::Disabled).init_with(env);
+        assert!(
+            matches!(result, Err(wandb_log::Error::Configuration(ref m)) if m.contains("WANDB__STATS_SAMPLING_INTERVAL")),
+            "{bad}: {result:?}"
+        );
+    }
+    let env = |k: &str| (k == "WANDB__STATS_SAMPLING_INTERVAL").then(|| " 2.5 ".to_owned());
+    assert!(Run::builder().mode(Mode::Disabled).init_with(env).is_ok());
+}
