@@ -129,7 +129,9 @@ pub(crate) fn sample_loop(
             emitted += 1;
         }
         let done = clock.elapsed().as_nanos() / interval.as_nanos().max(1);
-        tick = u32::try_from(done + 1).unwrap_or(u32::MAX).max(tick + 1);
+        tick = u32::try_from(done.saturating_add(1))
+            .unwrap_or(u32::MAX)
+            .max(tick.saturating_add(1));
     }
 }
 
