@@ -147,94 +147,109 @@ impl Environment {
 
     /// `wandb-metadata.json`: both records merged, in protobuf's JSON mapping.
     pub(crate) fn metadata_json(&self) -> String {
-        let (c, r) = (&self.context, &self.resources);
-        let mut m = Map::new();
-        let text = |m: &mut Map<String, Json>, key: &str, v: &str| {
-            if !v.is_empty() {
-                m.insert(key.into(), Json::String(v.to_owned()));
-            }
-        };
-        text(&mut m, "os", &c.os);
-        text(&mut m, "python", &c.python);
-        if let Some(t) = &c.started_at {
-            m.insert("startedAt".into(), Json::String(rfc3339(t)));
-        }
-        text(&mut m, "docker", &c.docker);
-        if !c.args.is_empty() {
-            m.insert("args".into(), json!(c.args));
-        }
-        text(&mut m, "program", &c.program);
-        text(&mut m, "codePath", &c.code_path);
-        text(&mut m, "codePathLocal", &c.code_path_local);
-        if let Some(g) = &c.git {
-            let mut git = Map::new();
-            text(&mut git, "remote", &g.remote_url);
-            text(&mut git, "commit", &g.commit);
-            m.insert("git".into(), Json::Object(git));
-        }
-        text(&mut m, "email", &c.email);
-        text(&mut m, "root", &c.root);
-        text(&mut m, "host", &c.host);
-        text(&mut m, "username", &c.username);
-        text(&mut m, "executable", &c.executable);
-        text(&mut m, "colab", &c.colab);
-        let count = |m: &mut Map<String, Json>, key: &str, n: u32| {
-            if n > 0 {
-                m.insert(key.into(), json!(n));
-            }
-        };
-        count(&mut m, "cpu_count", r.cpu_count);
-        count(&mut m, "cpu_count_logical", r.cpu_count_logical);
-        text(&mut m, "gpu", &r.gpu_type);
-        count(&mut m, "gpu_count", r.gpu_count);
-        if !r.disk.is_empty() {
-            let disks = r
-                .disk
-                .iter()
-                .map(|(path, d)| {
-                    let mut disk = Map::new();
-                    big(&mut disk, "total", d.total);
-                    big(&mut disk, "used", d.used);
-                    (path.clone(), Json::Object(disk))
-                })
-                .collect();
-            m.insert("disk".into(), Json::Object(disks));
-        }
-        if let Some(mem) = &r.memory {
-            let mut memory = Map::new();
-            big(&mut memory, "total", mem.total);
-            m.insert("memory".into(), Json::Object(memory));
-        }
-        if let Some(cpu) = &r.cpu {
-            let mut info = Map::new();
-            count(&mut info, "count", cpu.count);
-            count(&mut info, "countLogical", cpu.count_logical);
-            text(&mut info, "model", &cpu.model);
-            m.insert("cpu".into(), Json::Object(info));
-        }
-        if !r.gpu_nvidia.is_empty() {
-            let gpus = r
-                .gpu_nvidia
-                .iter()
-                .map(|g| {
-                    let mut gpu = Map::new();
-                    text(&mut gpu, "name", &g.name);
-                    big(&mut gpu, "memoryTotal", g.memory_total);
-                    count(&mut gpu, "cudaCores", g.cuda_cores);
-                    text(&mut gpu, "architecture", &g.architecture);
-                    text(&mut gpu, "uuid", &g.uuid);
-                    Json::Object(gpu)
-                })
-                .collect();
-            m.insert("gpu_nvidia".into(), Json::Array(gpus));
-        }
-        text(&mut m, "cudaVersion", &r.cuda_version);
-        if !r.slurm.is_empty() {
-            m.insert("slurm".into(), json!(r.slurm));
-        }
-        text(&mut m, "writerId", &c.writer_id);
-        serde_json::to_string_pretty(&Json::Object(m)).unwrap_or_default()
+        let merged = merge(&self.context, self.resources.clone());
+        serde_json::to_string_pretty(&record_json(&merged)).unwrap_or_default()
     }
+}
+
+/// `from` merged into `into` as protobuf merges messages (set fields win, lists append, maps
+/// merge): by decoding the two encodings one after the other.
+pub(crate) fn merge(into: &EnvironmentRecord, from: EnvironmentRecord) -> EnvironmentRecord {
+    let mut bytes = into.encode_to_vec();
+    from.encode(&mut bytes).unwrap_or_default();
+    EnvironmentRecord::decode(&bytes[..]).unwrap_or(from)
+}
+
+/// An environment record in protobuf's JSON mapping (the official client's
+/// `wandb-metadata.json`, and config `_wandb.e.<writer id>`): its JSON field names, in field
+/// order, 64-bit numbers as strings, unset fields left out.
+pub(crate) fn record_json(e: &EnvironmentRecord) -> Json {
+    let mut m = Map::new();
+    let text = |m: &mut Map<String, Json>, key: &str, v: &str| {
+        if !v.is_empty() {
+            m.insert(key.into(), Json::String(v.to_owned()));
+        }
+    };
+    text(&mut m, "os", &e.os);
+    text(&mut m, "python", &e.python);
+    if let Some(t) = &e.started_at {
+        m.insert("startedAt".into(), Json::String(rfc3339(t)));
+    }
+    text(&mut m, "docker", &e.docker);
+    if !e.args.is_empty() {
+        m.insert("args".into(), json!(e.args));
+    }
+    text(&mut m, "program", &e.program);
+    text(&mut m, "codePath", &e.code_path);
+    text(&mut m, "codePathLocal", &e.code_path_local);
+    if let Some(g) = &e.git {
+        let mut git = Map::new();
+        text(&mut git, "remote", &g.remote_url);
+        text(&mut git, "commit", &g.commit);
+        m.insert("git".into(), Json::Object(git));
+    }
+    text(&mut m, "email", &e.email);
+    text(&mut m, "root", &e.root);
+    text(&mut m, "host", &e.host);
+    text(&mut m, "username", &e.username);
+    text(&mut m, "executable", &e.executable);
+    text(&mut m, "colab", &e.colab);
+    let count = |m: &mut Map<String, Json>, key: &str, n: u32| {
+        if n > 0 {
+            m.insert(key.into(), json!(n));
+        }
+    };
+    count(&mut m, "cpu_count", e.cpu_count);
+    count(&mut m, "cpu_count_logical", e.cpu_count_logical);
+    text(&mut m, "gpu", &e.gpu_type);
+    count(&mut m, "gpu_count", e.gpu_count);
+    if !e.disk.is_empty() {
+        let disks = e
+            .disk
+            .iter()
+            .map(|(path, d)| {
+                let mut disk = Map::new();
+                big(&mut disk, "total", d.total);
+                big(&mut disk, "used", d.used);
+                (path.clone(), Json::Object(disk))
+            })
+            .collect();
+        m.insert("disk".into(), Json::Object(disks));
+    }
+    if let Some(mem) = &e.memory {
+        let mut memory = Map::new();
+        big(&mut memory, "total", mem.total);
+        m.insert("memory".into(), Json::Object(memory));
+    }
+    if let Some(cpu) = &e.cpu {
+        let mut info = Map::new();
+        count(&mut info, "count", cpu.count);
+        count(&mut info, "countLogical", cpu.count_logical);
+        text(&mut info, "model", &cpu.model);
+        m.insert("cpu".into(), Json::Object(info));
+    }
+    if !e.gpu_nvidia.is_empty() {
+        let gpus = e
+            .gpu_nvidia
+            .iter()
+            .map(|g| {
+                let mut gpu = Map::new();
+                text(&mut gpu, "name", &g.name);
+                big(&mut gpu, "memoryTotal", g.memory_total);
+                count(&mut gpu, "cudaCores", g.cuda_cores);
+                text(&mut gpu, "architecture", &g.architecture);
+                text(&mut gpu, "uuid", &g.uuid);
+                Json::Object(gpu)
+            })
+            .collect();
+        m.insert("gpu_nvidia".into(), Json::Array(gpus));
+    }
+    text(&mut m, "cudaVersion", &e.cuda_version);
+    if !e.slurm.is_empty() {
+        m.insert("slurm".into(), json!(e.slurm));
+    }
+    text(&mut m, "writerId", &e.writer_id);
+    Json::Object(m)
 }
 
 /// A 64-bit number as protobuf's JSON writes it: a string, left out when zero.

@@ -17,7 +17,7 @@ use crate::metric::MetricDefinition;
 use crate::offline_run::console_line;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
-use crate::proto::{HistoryRecord, Record, RunRecord, StatsRecord};
+use crate::proto::{EnvironmentRecord, HistoryRecord, Record, RunRecord, StatsRecord};
 use crate::transaction_log::LogReader;
 
 /// The most a request carries, in bytes (W&B's `x_file_stream_max_bytes`).
@@ -60,6 +60,9 @@ pub(crate) struct UploadSource {
     summary_changed: bool,
     metrics: Vec<MetricDefinition>,
     metrics_changed: bool,
+    /// The run's metadata (its `environment` records merged), when it changed.
+    environment: Option<EnvironmentRecord>,
+    environment_changed: bool,
     /// The exit code, once the exit record is read (or the end of a complete log).
     exit_code: Option<i32>,
     /// History rows of the log read so far (sent or skipped).
@@ -85,6 +88,8 @@ impl UploadSource {
             summary_changed: false,
             metrics: Vec::new(),
             metrics_changed: false,
+            environment: None,
+            environment_changed: false,
             exit_code: None,
             rows: 0,
             too_long: 0,
@@ -184,6 +189,16 @@ impl UploadSource {
         std::mem::take(&mut self.metrics_changed).then_some(&self.metrics[..])
     }
 
+    /// The run's metadata as config `_wandb.e` holds it (`{writer id: metadata}`), when it
+    /// changed since the last call.
+    pub(crate) fn changed_environment(&mut self) -> Option<(String, serde_json::Value)> {
+        if !std::mem::take(&mut self.environment_changed) {
+            return None;
+        }
+        let e = self.environment.as_ref()?;
+        Some((e.writer_id.clone(), crate::metadata::record_json(e)))
+    }
+
     /// The exit code, once read.
     pub(crate) fn exit_code(&self) -> Option<i32> {
         self.exit_code
@@ -222,6 +237,13 @@ impl UploadSource {
                 }
             }
             RecordType::Stats(s) => self.push_events(batch, &s),
+            RecordType::Environment(e) => {
+                self.environment = Some(match &self.environment {
+                    Some(before) => crate::metadata::merge(before, e),
+                    None => e,
+                });
+                self.environment_changed = true;
+            }
             RecordType::Metric(m) => {
                 self.metrics.extend(MetricDefinition::from_record(&m));
                 self.metrics_changed = true;

@@ -244,16 +244,34 @@ impl Uploader {
         self.last_sent = Some(now);
     }
 
-    /// New metric definitions in the log: config `_wandb.m` is sent again.
+    /// New metric definitions or metadata in the log: config `_wandb.m` or `_wandb.e` is
+    /// sent again.
     fn read_metrics(&mut self) {
-        let Some(defs) = self.source.as_mut().and_then(UploadSource::changed_metrics) else {
+        let Some(source) = self.source.as_mut() else {
             return;
         };
-        let metrics = config_metrics(defs);
+        let metrics = source.changed_metrics().map(config_metrics);
+        let environment = source.changed_environment();
+        if metrics.is_none() && environment.is_none() {
+            return;
+        }
         let config = self.upsert.config.get_or_insert_with(Map::new);
-        let mut wandb = Map::new();
-        wandb.insert("m".into(), metrics);
-        config.insert("_wandb".into(), Json::Object(wandb));
+        let wandb = config
+            .entry("_wandb")
+            .or_insert_with(|| Json::Object(Map::new()));
+        if !wandb.is_object() {
+            *wandb = Json::Object(Map::new());
+        }
+        if let Json::Object(wandb) = wandb {
+            if let Some(metrics) = metrics {
+                wandb.insert("m".into(), metrics);
+            }
+            if let Some((writer, metadata)) = environment {
+                let mut e = Map::new();
+                e.insert(writer, metadata);
+                wandb.insert("e".into(), Json::Object(e));
+            }
+        }
         self.config_changed = true;
     }
 

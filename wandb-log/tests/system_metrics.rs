@@ -368,7 +368,28 @@ async fn online_events(resumed: bool, id: &str) -> (Vec<(u64, String)>, usize) {
     .await
     .expect("join");
     let mut lines = Vec::new();
-    for body in common::bodies(&server).await {
+    let bodies = common::bodies(&server).await;
+    // The metadata goes into config `_wandb.e.<writer id>`, as the official client sends it.
+    let metadata: Vec<Value> = bodies
+        .iter()
+        .filter(|b| b["operationName"] == "UpsertBucket")
+        .filter_map(|b| serde_json::from_str::<Value>(b["variables"]["config"].as_str()?).ok())
+        .filter_map(|c| {
+            c["_wandb"]["value"]["e"]
+                .as_object()?
+                .values()
+                .next()
+                .cloned()
+        })
+        .collect();
+    assert_eq!(metadata.len(), 1, "sent once");
+    assert!(metadata[0]["host"].is_string() && metadata[0]["writerId"].is_string());
+    assert!(
+        metadata[0]["memory"]["total"].is_string(),
+        "{}",
+        metadata[0]
+    );
+    for body in bodies {
         let Some(file) = body.get("files").and_then(|f| f.get("wandb-events.jsonl")) else {
             continue;
         };
