@@ -42,16 +42,20 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod cgroup;
 mod console;
 mod console_capture;
 mod console_layer;
 mod error;
 mod file_upload;
+mod git_info;
+mod gpu;
 mod history;
 mod history_record;
 mod keys;
 mod log_file;
 pub mod media;
+mod metadata;
 mod metric;
 mod offline_run;
 mod outbox;
@@ -70,6 +74,7 @@ mod step_stats;
 mod step_window;
 mod summary;
 mod sync;
+mod system_metrics;
 mod transaction_log;
 mod upload_source;
 mod uploader;
@@ -93,6 +98,7 @@ pub use step::StepPolicy;
 pub use step_stats::StepStats;
 pub use step_window::StepWindow;
 pub use sync::{SyncOptions, SyncReport, sync};
+pub use system_metrics::SystemSampler;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
 /// The plain values of rows, configs and table cells (from `wandb-sweep`).
 pub use wandb_sweep::Value;

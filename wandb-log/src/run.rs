@@ -13,6 +13,7 @@ use wandb_sweep::{Number, Value};
 use crate::error::Error;
 use crate::keys::{KeyId, Keys};
 use crate::media::Pending;
+use crate::metadata::MetadataInput;
 use crate::metric::MetricDefinition;
 use crate::offline_run::unix_now;
 use crate::outbox::{Outbox, Shared};
@@ -23,6 +24,7 @@ use crate::source::{Origin, Source};
 use crate::step::{At, Outcome, Steps};
 use crate::step_stats::StepStats;
 use crate::step_window::Clock;
+use crate::system_metrics::Sampler;
 use crate::writer::{Finish, Message, WriterHandle, spawn};
 
 /// Extra time `finish` gives the writer beyond the upload deadline.
@@ -63,6 +65,8 @@ struct Inner {
     state: Mutex<State>,
     outbox: Arc<Outbox>,
     worker: Mutex<Option<WriterHandle>>,
+    /// The system-metrics thread, stopped at finish.
+    sampler: Mutex<Option<Sampler>>,
     /// Set by the server (file stream), a controller or [`Run::request_stop`].
     stop: Arc<AtomicBool>,
     /// Where `Resume::Auto` remembered the run id (forgotten after exit code 0).
@@ -167,6 +171,13 @@ impl Run {
             (crate::Console::Capture, Some(w)) => crate::console_capture::Capture::start(&w.tx)?,
             _ => None,
         };
+        let metadata = MetadataInput {
+            started_at: epoch.1,
+            ..start.metadata
+        };
+        let sampler = worker
+            .as_ref()
+            .and_then(|w| crate::system_metrics::spawn(start.system, metadata, w.tx.clone()));
         Ok(Run {
             inner: Arc::new(Inner {
                 dir,
@@ -177,6 +188,7 @@ impl Run {
                 state: Mutex::new(state),
                 outbox,
                 worker: Mutex::new(worker),
+                sampler: Mutex::new(sampler),
                 stop,
                 auto_resume: start.auto_resume,
                 watch: start.watch,
@@ -605,6 +617,9 @@ impl Inner {
             std::mem::take(&mut state.summary)
         };
         let worker = lock(&self.worker).take();
+        if let Some(sampler) = lock(&self.sampler).take() {
+            sampler.stop();
+        }
         let runtime = i32::try_from(self.start.elapsed().as_secs()).unwrap_or(i32::MAX);
         let finished = match worker {
             Some(w) => {

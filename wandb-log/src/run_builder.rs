@@ -9,11 +9,13 @@ use serde::Serialize;
 use wandb_sweep::Value;
 
 use crate::error::Error;
+use crate::metadata::MetadataInput;
 use crate::resume::{self, Resume};
 use crate::run::Run;
 use crate::settings::{Mode, RunSettings, new_run_id};
 use crate::step::StepPolicy;
 use crate::step_window::StepWindow;
+use crate::system_metrics::{DEFAULT_INTERVAL, MIN_INTERVAL, SystemSettings};
 use crate::uploader::REQUEST_RETRY;
 use crate::writer::Online;
 
@@ -37,6 +39,9 @@ pub(crate) struct Start {
     /// Where `Resume::Auto` remembers the run id.
     pub(crate) auto_resume: Option<PathBuf>,
     pub(crate) console: crate::Console,
+    /// System metrics and metadata (online and offline runs).
+    pub(crate) system: SystemSettings,
+    pub(crate) metadata: MetadataInput,
 }
 
 /// Builds a [`Run`]; every unset field falls back to its `WANDB_*` variable.
@@ -64,6 +69,9 @@ pub struct RunBuilder {
     finish_timeout: Option<Duration>,
     resume: Option<Resume>,
     console: Option<crate::Console>,
+    system_metrics: Option<bool>,
+    metadata: Option<bool>,
+    stats_interval: Option<Duration>,
 }
 
 macro_rules! setter {
@@ -136,6 +144,63 @@ impl RunBuilder {
     #[must_use]
     pub fn watch_metric(mut self, key: impl Into<String>) -> Self {
         self.watch = Some(key.into());
+        self
+    }
+
+    /// Samples system metrics (CPU, memory, disk, network, NVIDIA GPUs) every
+    /// [`RunBuilder::stats_interval`] into the run, as the official client does: on by
+    /// default for online and offline runs (else `WANDB__DISABLE_STATS`); never in disabled
+    /// mode.
+    ///
+    /// ```
+    /// use wandb_log::{Mode, Run};
+    /// let dir = std::env::temp_dir().join(format!("wandb-log-stats-off-{}", std::process::id()));
+    /// let run = Run::builder().mode(Mode::Offline).dir(&dir).system_metrics(false).init()?;
+    /// run.log([("loss", 0.5)])?;
+    /// run.finish(0)?;
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn system_metrics(mut self, on: bool) -> Self {
+        self.system_metrics = Some(on);
+        self
+    }
+
+    /// How often system metrics are sampled (default 15 s, else
+    /// `WANDB__STATS_SAMPLING_INTERVAL` in seconds, as the official
+    /// `x_stats_sampling_interval`; at least 0.1 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let run = wandb_log::Run::builder()
+    ///     .mode(wandb_log::Mode::Disabled)
+    ///     .stats_interval(Duration::from_secs(5))
+    ///     .init()?;
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn stats_interval(mut self, interval: Duration) -> Self {
+        self.stats_interval = Some(interval);
+        self
+    }
+
+    /// Records the run's metadata (OS, host, program, arguments, CPUs, memory, disk, GPUs,
+    /// git commit and remote) as the official client does, in the run's log and in
+    /// `files/wandb-metadata.json`: on by default for online and offline runs (else
+    /// `WANDB__DISABLE_META`). `WANDB_HOST`, `WANDB_PROGRAM`, `WANDB_DISABLE_GIT`,
+    /// `WANDB_GIT_ROOT`, `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL` are read.
+    ///
+    /// ```
+    /// let run = wandb_log::Run::builder()
+    ///     .mode(wandb_log::Mode::Disabled)
+    ///     .metadata(false)
+    ///     .init()?;
+    /// # Ok::<(), wandb_log::Error>(())
+    /// ```
+    #[must_use]
+    pub fn metadata(mut self, on: bool) -> Self {
+        self.metadata = Some(on);
         self
     }
 
@@ -268,6 +333,12 @@ impl RunBuilder {
         let (policy, watch, explicit_api) = (self.policy, self.watch.clone(), self.api.clone());
         let (window, jump) = (self.window, self.jump.unwrap_or(STEP_JUMP_THRESHOLD));
         let retry = self.upload_retry.unwrap_or(REQUEST_RETRY);
+        let system = system_settings(
+            self.system_metrics,
+            self.metadata,
+            self.stats_interval,
+            &env,
+        )?;
         let finish_timeout = self.finish_timeout.unwrap_or(FINISH_TIMEOUT);
         let console = match self.console {
             Some(c) => c,
@@ -284,6 +355,7 @@ impl RunBuilder {
             (None, None) => None,
         };
         let (mut settings, config) = self.resolve(&env)?;
+        let metadata = metadata_input(&settings, &env);
         let api = match (settings.mode, explicit_api) {
             (Mode::Online, Some(api)) => Some(api),
             (Mode::Online, None) => Some(api_settings(&settings, &env)?),
@@ -315,6 +387,8 @@ impl RunBuilder {
             finish_timeout,
             auto_resume,
             console,
+            system,
+            metadata,
         })
     }
 
@@ -377,6 +451,65 @@ impl RunBuilder {
             }
         }
         Ok((settings, config))
+    }
+}
+
+/// Whether a `WANDB_*` flag is set to true (as the official settings read booleans).
+fn flag(env: &impl Fn(&str) -> Option<String>, name: &str) -> bool {
+    env(name).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "t" | "yes" | "y" | "on"
+        )
+    })
+}
+
+/// System metrics and metadata: the builder's switches, else `WANDB__DISABLE_STATS`,
+/// `WANDB__DISABLE_META` and `WANDB__STATS_SAMPLING_INTERVAL`.
+fn system_settings(
+    stats: Option<bool>,
+    metadata: Option<bool>,
+    interval: Option<Duration>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<SystemSettings, Error> {
+    let interval = match (interval, env("WANDB__STATS_SAMPLING_INTERVAL")) {
+        (Some(i), _) => i,
+        (None, Some(text)) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= MIN_INTERVAL.as_secs_f64() && *s < 1e9)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| {
+                Error::Configuration(format!(
+                    "WANDB__STATS_SAMPLING_INTERVAL `{text}` is not a number of seconds of at least 0.1"
+                ))
+            })?,
+        _ => DEFAULT_INTERVAL,
+    };
+    Ok(SystemSettings {
+        stats: stats.unwrap_or_else(|| !flag(env, "WANDB__DISABLE_STATS")),
+        metadata: metadata.unwrap_or_else(|| !flag(env, "WANDB__DISABLE_META")),
+        interval: interval.max(MIN_INTERVAL),
+    })
+}
+
+/// What the metadata takes from the settings and `WANDB_*` variables.
+fn metadata_input(settings: &RunSettings, env: &impl Fn(&str) -> Option<String>) -> MetadataInput {
+    let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let git = !flag(env, "WANDB_DISABLE_GIT");
+    let git_var = |k: &str| var(k).filter(|_| git);
+    MetadataInput {
+        started_at: 0.0,
+        root: settings.dir.clone(),
+        host: var("WANDB_HOST"),
+        program: var("WANDB_PROGRAM"),
+        git_root: git_var("WANDB_GIT_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok().filter(|_| git)),
+        git_commit: git_var("WANDB_GIT_COMMIT"),
+        git_remote: git_var("WANDB_GIT_REMOTE_URL"),
+        slurm: crate::metadata::slurm_vars(),
     }
 }
 

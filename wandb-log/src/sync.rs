@@ -179,6 +179,7 @@ fn upload(
         output: s.log_line_count,
     });
     source.skip(stored.history, stored.output);
+    source.skip_events(stored.events);
     let mut up = up.with_stored(stored).with_source(source);
     let deadline = Instant::now() + options.timeout;
     if let Some(e) = rt.block_on(up.finish(deadline)) {

@@ -17,7 +17,7 @@ use crate::metric::MetricDefinition;
 use crate::offline_run::console_line;
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
-use crate::proto::{FilesItem, HistoryRecord, Record, RunRecord};
+use crate::proto::{EnvironmentRecord, FilesItem, HistoryRecord, Record, RunRecord, StatsRecord};
 use crate::transaction_log::LogReader;
 
 /// The most a request carries, in bytes (W&B's `x_file_stream_max_bytes`).
@@ -37,6 +37,7 @@ impl Batch {
     pub(crate) fn is_empty(&self) -> bool {
         self.chunk.history.is_empty()
             && self.chunk.output.is_empty()
+            && self.chunk.events.is_empty()
             && self.chunk.summary.is_none()
             && self.chunk.exit_code.is_none()
     }
@@ -52,12 +53,16 @@ pub(crate) struct UploadSource {
     /// History and console lines of this log that the server holds already.
     skip_history: u64,
     skip_output: u64,
+    skip_events: u64,
     /// The run record (the log's first record).
     pub(crate) run: Option<RunRecord>,
     summary: IndexMap<String, Value>,
     summary_changed: bool,
     metrics: Vec<MetricDefinition>,
     metrics_changed: bool,
+    /// The run's metadata (its `environment` records merged), when it changed.
+    environment: Option<EnvironmentRecord>,
+    environment_changed: bool,
     /// The exit code, once the exit record is read (or the end of a complete log).
     exit_code: Option<i32>,
     /// History rows of the log read so far (sent or skipped).
@@ -84,11 +89,14 @@ impl UploadSource {
             complete,
             skip_history: 0,
             skip_output: 0,
+            skip_events: 0,
             run: None,
             summary: IndexMap::new(),
             summary_changed: false,
             metrics: Vec::new(),
             metrics_changed: false,
+            environment: None,
+            environment_changed: false,
             exit_code: None,
             rows: 0,
             too_long: 0,
@@ -106,6 +114,11 @@ impl UploadSource {
     pub(crate) fn skip(&mut self, history: u64, output: u64) {
         self.skip_history = history;
         self.skip_output = output;
+    }
+
+    /// Skips the first `events` system-metric lines of the log: the server holds them.
+    pub(crate) fn skip_events(&mut self, events: u64) {
+        self.skip_events = events;
     }
 
     /// Reads until the run record is known (sync needs it before creating the run).
@@ -127,6 +140,7 @@ impl UploadSource {
             let early = std::mem::take(&mut self.early);
             batch.chunk.history.extend(early.chunk.history);
             batch.chunk.output.extend(early.chunk.output);
+            batch.chunk.events.extend(early.chunk.events);
             batch.bytes += early.bytes;
         }
         while batch.bytes < max_bytes {
@@ -187,6 +201,16 @@ impl UploadSource {
     /// The metric definitions, when they changed since the last call.
     pub(crate) fn changed_metrics(&mut self) -> Option<&[MetricDefinition]> {
         std::mem::take(&mut self.metrics_changed).then_some(&self.metrics[..])
+    }
+
+    /// The run's metadata as config `_wandb.e` holds it (`{writer id: metadata}`), when it
+    /// changed since the last call.
+    pub(crate) fn changed_environment(&mut self) -> Option<(String, serde_json::Value)> {
+        if !std::mem::take(&mut self.environment_changed) {
+            return None;
+        }
+        let e = self.environment.as_ref()?;
+        Some((e.writer_id.clone(), crate::metadata::record_json(e)))
     }
 
     /// The exit code, once read.
@@ -273,6 +297,14 @@ impl UploadSource {
                 self.add_output(stderr, &o.line, ts, batch);
             }
             RecordType::Files(f) => self.files.extend(f.files),
+            RecordType::Stats(s) => self.push_events(batch, &s),
+            RecordType::Environment(e) => {
+                self.environment = Some(match &self.environment {
+                    Some(before) => crate::metadata::merge(before, e),
+                    None => e,
+                });
+                self.environment_changed = true;
+            }
             RecordType::Metric(m) => {
                 self.metrics.extend(MetricDefinition::from_record(&m));
                 self.metrics_changed = true;
@@ -283,6 +315,24 @@ impl UploadSource {
                 self.finish_batch(batch);
             }
             _ => {}
+        }
+    }
+
+    /// A `stats` record as a `wandb-events.jsonl` line, unless the server holds it.
+    fn push_events(&mut self, batch: &mut Batch, stats: &StatsRecord) {
+        if self.skip_events > 0 {
+            self.skip_events -= 1;
+            return;
+        }
+        let start = self
+            .run
+            .as_ref()
+            .and_then(|r| r.start_time.as_ref())
+            .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9);
+        let line = crate::system_metrics::events_line(stats, start);
+        if line.len() <= MAX_LINE_BYTES {
+            batch.bytes += line.len() + 8;
+            batch.chunk.events.push(line);
         }
     }
 

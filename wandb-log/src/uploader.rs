@@ -309,16 +309,34 @@ impl Uploader {
         self.last_sent = Some(now);
     }
 
-    /// New metric definitions in the log: config `_wandb.m` is sent again.
+    /// New metric definitions or metadata in the log: config `_wandb.m` or `_wandb.e` is
+    /// sent again.
     fn read_metrics(&mut self) {
-        let Some(defs) = self.source.as_mut().and_then(UploadSource::changed_metrics) else {
+        let Some(source) = self.source.as_mut() else {
             return;
         };
-        let metrics = config_metrics(defs);
+        let metrics = source.changed_metrics().map(config_metrics);
+        let environment = source.changed_environment();
+        if metrics.is_none() && environment.is_none() {
+            return;
+        }
         let config = self.upsert.config.get_or_insert_with(Map::new);
-        let mut wandb = Map::new();
-        wandb.insert("m".into(), metrics);
-        config.insert("_wandb".into(), Json::Object(wandb));
+        let wandb = config
+            .entry("_wandb")
+            .or_insert_with(|| Json::Object(Map::new()));
+        if !wandb.is_object() {
+            *wandb = Json::Object(Map::new());
+        }
+        if let Json::Object(wandb) = wandb {
+            if let Some(metrics) = metrics {
+                wandb.insert("m".into(), metrics);
+            }
+            if let Some((writer, metadata)) = environment {
+                let mut e = Map::new();
+                e.insert(writer, metadata);
+                wandb.insert("e".into(), Json::Object(e));
+            }
+        }
         self.config_changed = true;
     }
 
@@ -495,15 +513,17 @@ fn send(mut stream: FileStream, chunk: Chunk) -> Flight {
 /// A request in two halves (the summary and exit code go with the second); `None` for a
 /// request of one line or less.
 fn split(mut chunk: Chunk) -> Option<(Chunk, Chunk)> {
-    let lines = chunk.history.len() + chunk.output.len();
+    let lines = chunk.history.len() + chunk.output.len() + chunk.events.len();
     if lines <= 1 {
         return None;
     }
     let history = chunk.history.split_off(chunk.history.len() / 2);
     let output = chunk.output.split_off(chunk.output.len() / 2);
+    let events = chunk.events.split_off(chunk.events.len() / 2);
     let second = Chunk {
         history,
         output,
+        events,
         summary: chunk.summary.take(),
         exit_code: chunk.exit_code.take(),
         ..Chunk::default()

@@ -40,6 +40,10 @@ pub(crate) enum Message {
     Console(Vec<ConsoleLine>),
     /// Files saved with the run.
     Files(Vec<SavedFile>),
+    /// A sample of the system metrics (from the `wandb-system` thread).
+    Stats(crate::proto::StatsRecord),
+    /// The run's metadata (from the `wandb-system` thread).
+    Environment(Box<crate::metadata::Environment>),
 }
 
 /// The end of the run.
@@ -271,6 +275,12 @@ impl Writer {
                         up.on_event(event, Instant::now());
                     }
                 }
+                Wakeup::Message(Some(Message::Stats(stats))) => {
+                    self.system(|log| crate::system_metrics::write(log, stats));
+                }
+                Wakeup::Message(Some(Message::Environment(env))) => {
+                    self.system(|log| crate::metadata::write(log, &env));
+                }
                 Wakeup::Message(Some(Message::Wake)) => {}
                 Wakeup::Message(Some(Message::Console(lines))) => self.console(&lines),
                 Wakeup::Message(Some(Message::Files(files))) => self.files(files),
@@ -374,6 +384,15 @@ impl Writer {
         let _retried = self.log.flush();
         if let Some(out) = &mut self.output_log {
             let _retried_at_finish = io::Write::flush(out);
+        }
+    }
+
+    /// Writes what the `wandb-system` thread sent; online, it goes to the file at once for
+    /// the upload to read.
+    fn system(&mut self, write: impl FnOnce(&mut OfflineRun) -> io::Result<()>) {
+        self.keep(|w| write(&mut w.log));
+        if self.upload.is_some() {
+            let _retried = self.log.flush();
         }
     }
 
