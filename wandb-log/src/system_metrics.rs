@@ -579,15 +579,24 @@ impl Sampler {
     }
 }
 
-/// Starts the `wandb-system` thread: the metadata first (when `settings.metadata`), then
-/// samples (when `settings.stats`), each sent to the writer through `tx`. `None` when
-/// both are off or the thread cannot start (the run goes on without it).
+/// Sends the run's metadata to the writer at once (when `settings.metadata`: about 0.4 ms,
+/// so that even a run finished right away has it), then starts the `wandb-system` thread
+/// that sends samples (when `settings.stats`) through `tx`. `None` when sampling is off or
+/// the thread cannot start (the run goes on without it).
 pub(crate) fn spawn(
     settings: SystemSettings,
     input: MetadataInput,
     tx: UnboundedSender<Message>,
 ) -> Option<Sampler> {
     if !settings.stats && !settings.metadata {
+        return None;
+    }
+    let mut machine = Machine::new(&["/"], true);
+    if settings.metadata {
+        let env = Environment::new(&input, &machine.resources());
+        tx.send(Message::Environment(Box::new(env))).ok()?;
+    }
+    if !settings.stats {
         return None;
     }
     let (stop, stopped) = channel();
@@ -598,18 +607,9 @@ pub(crate) fn spawn(
                 start: Instant::now(),
                 stop: stopped,
             };
-            let mut machine = Machine::new(&["/"], true);
-            if settings.metadata {
-                let env = Environment::new(&input, &machine.resources());
-                if tx.send(Message::Environment(Box::new(env))).is_err() {
-                    return;
-                }
-            }
-            if settings.stats {
-                sample_loop(&mut machine, &mut clock, settings.interval, |record| {
-                    tx.send(Message::Stats(record)).is_ok()
-                });
-            }
+            sample_loop(&mut machine, &mut clock, settings.interval, |record| {
+                tx.send(Message::Stats(record)).is_ok()
+            });
         });
     match started {
         Ok(_detached) => Some(Sampler { stop }),

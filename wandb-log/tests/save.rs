@@ -47,6 +47,8 @@ async fn online(
     e.insert("WANDB_RUN_ID", run_id.to_owned());
     tokio::task::spawn_blocking(move || {
         let run = Run::builder()
+            // The run's own wandb-metadata.json is left to its own test.
+            .metadata(false)
             .upload_retry(wandb_api::RetryPolicy {
                 max_retries: 3,
                 min_wait: Duration::from_millis(10),
@@ -80,6 +82,7 @@ fn offline_files_records_have_the_official_shape() {
         std::fs::write(dir.join(name), name).expect("write");
     }
     let run = Run::builder()
+        .metadata(false)
         .mode(Mode::Offline)
         .dir(&dir)
         .init()
@@ -129,6 +132,7 @@ fn offline_files_records_have_the_official_shape() {
 fn saving_a_missing_file_says_which() {
     let dir = common::tmp("save-missing");
     let run = Run::builder()
+        .metadata(false)
         .mode(Mode::Offline)
         .dir(&dir)
         .init()
@@ -332,6 +336,7 @@ async fn sync_uploads_the_files_of_an_offline_run() {
     let dir = common::tmp("save-sync");
     std::fs::write(dir.join("notes.txt"), "synced notes").expect("write");
     let run = Run::builder()
+        .metadata(false)
         .mode(Mode::Offline)
         .dir(&dir)
         .id("save0005")
@@ -427,6 +432,34 @@ async fn sync_uploads_the_file_of_any_files_record_and_reports_a_missing_one() {
             "/upload/media/images/sample_0.png".to_owned(),
             vec![137u8, 80, 78, 71]
         )]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runs_metadata_file_uploads_online_even_when_the_run_ends_at_once() {
+    let server = server("save0007").await;
+    common::mount_puts(&server).await;
+    let dir = common::tmp("save-metadata");
+    let mut e = common::env(&server.uri(), &dir);
+    e.insert("WANDB_RUN_ID", "save0007".to_owned());
+    let report = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .system_metrics(false)
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        run.finish(0).expect("finish")
+    })
+    .await
+    .expect("join");
+    assert_eq!(report.files_uploaded, ["wandb-metadata.json"]);
+    let puts = common::puts(&server).await;
+    let (path, body) = puts.first().expect("one PUT");
+    assert_eq!(path, "/upload/wandb-metadata.json");
+    let metadata: Value = serde_json::from_slice(body).expect("JSON");
+    assert!(
+        metadata["os"].is_string() && metadata["cpu_count"].is_number(),
+        "{metadata}"
     );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -92,7 +92,7 @@ fn the_switches_turn_the_sampler_off() {
 }
 
 #[test]
-fn metadata_alone_ends_its_thread_without_sampling() {
+fn metadata_alone_starts_no_sampler() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = common::tmp("sysmetrics-meta-no-stats");
     let run = Run::builder()
@@ -102,7 +102,7 @@ fn metadata_alone_ends_its_thread_without_sampling() {
         .stats_interval(Duration::from_millis(100))
         .init()
         .expect("init");
-    // The thread records the metadata and ends: once it is gone, nothing can sample.
+    // The metadata is recorded at init, and no thread samples.
     let mut records = (0, 0);
     for _ in 0..600 {
         records = system_records(&run);
