@@ -87,11 +87,19 @@ impl Environment {
         let context = EnvironmentRecord {
             os: os_name(),
             started_at: Some(timestamp(input.started_at)),
-            args: std::env::args().skip(1).collect(),
+            // `std::env::args` would panic on an argument that is not UTF-8.
+            args: std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
             program: input
                 .program
                 .clone()
-                .or_else(|| std::env::args().next())
+                .or_else(|| {
+                    std::env::args_os()
+                        .next()
+                        .map(|a| a.to_string_lossy().into_owned())
+                })
                 .unwrap_or_default(),
             git,
             root: std::path::absolute(&input.root)
@@ -341,10 +349,14 @@ fn writer_id() -> String {
     )
 }
 
-/// `SLURM_*` variables of the process, as the official client records them.
+/// `SLURM_*` variables of the process, as the official client records them (variables that
+/// are not UTF-8 are skipped: `std::env::vars` would panic on them).
 pub(crate) fn slurm_vars() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter_map(|(k, v)| Some((k.strip_prefix("SLURM_")?.to_lowercase(), v)))
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let name = k.to_str()?.strip_prefix("SLURM_")?.to_lowercase();
+            Some((name, v.into_string().ok()?))
+        })
         .collect()
 }
 

@@ -177,7 +177,7 @@ impl Run {
         };
         let sampler = worker
             .as_ref()
-            .and_then(|w| crate::system_metrics::spawn(start.system, metadata, w.tx.clone()));
+            .and_then(|w| crate::system_metrics::spawn(start.system, &metadata, w.tx.clone()));
         Ok(Run {
             inner: Arc::new(Inner {
                 dir,

@@ -585,7 +585,7 @@ impl Sampler {
 /// the thread cannot start (the run goes on without it).
 pub(crate) fn spawn(
     settings: SystemSettings,
-    input: MetadataInput,
+    input: &MetadataInput,
     tx: UnboundedSender<Message>,
 ) -> Option<Sampler> {
     if !settings.stats && !settings.metadata {
@@ -593,7 +593,7 @@ pub(crate) fn spawn(
     }
     let mut machine = Machine::new(&["/"], true);
     if settings.metadata {
-        let env = Environment::new(&input, &machine.resources());
+        let env = Environment::new(input, &machine.resources());
         tx.send(Message::Environment(Box::new(env))).ok()?;
     }
     if !settings.stats {

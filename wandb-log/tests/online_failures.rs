@@ -258,8 +258,9 @@ fn connection_resets_do_not_lose_or_repeat_rows() {
 
 #[test]
 fn a_file_stream_down_for_longer_than_a_request_retries_then_up_loses_nothing() {
-    // Down for two seconds (one request's policy gives up within milliseconds) while rows
-    // keep coming: they join the failed rows, and everything goes once the server is back.
+    // Down for two seconds from the first request (one request's policy gives up within
+    // milliseconds) while rows keep coming: they join the failed rows, and everything goes
+    // once the server is back.
     let stream = Script::down_for(Duration::from_secs(2));
     exactly_once_under("down-up", stream, Pace::Sleep(Duration::from_millis(700)));
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -33,13 +33,15 @@ pub(crate) enum Reply {
     Hangup,
 }
 
-/// The replies to one route's requests: 503 until `down_until`, else `first` in order of
-/// arrival, then `then` for the rest.
+/// The replies to one route's requests: 503 during an outage that starts with the route's
+/// first request, else `first` in order of arrival, then `then` for the rest.
 #[derive(Debug, Clone)]
 pub(crate) struct Script {
     first: Vec<Reply>,
     then: Reply,
-    down_until: Option<Instant>,
+    /// How long the outage lasts, and when it started (at the first request: a slow start of
+    /// the client under load does not use it up).
+    outage: Option<(Duration, Arc<OnceLock<Instant>>)>,
 }
 
 impl Script {
@@ -51,20 +53,22 @@ impl Script {
         Script {
             first: first.into_iter().collect(),
             then,
-            down_until: None,
+            outage: None,
         }
     }
 
-    /// 503 for `outage` from now, then 200.
+    /// 503 for `outage` from the first request, then 200.
     pub(crate) fn down_for(outage: Duration) -> Script {
         Script {
-            down_until: Some(Instant::now() + outage),
+            outage: Some((outage, Arc::new(OnceLock::new()))),
             ..Script::ok()
         }
     }
 
     pub(crate) fn reply(&self, nth: usize) -> Reply {
-        if self.down_until.is_some_and(|t| Instant::now() < t) {
+        if let Some((outage, start)) = &self.outage
+            && start.get_or_init(Instant::now).elapsed() < *outage
+        {
             return Reply::Status(503);
         }
         self.first.get(nth).copied().unwrap_or(self.then)
