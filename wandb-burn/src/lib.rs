@@ -1,8 +1,9 @@
 //! Burn meets W&B: [`WandbMetricLogger`] is a burn-train `MetricLogger` that logs burn's
 //! training and validation metrics to a [`wandb_log::Run`] (online, or offline for
-//! `wandb sync`).
+//! `wandb sync`). In a burn trainer (a sketch: the runnable version is the `burn_train`
+//! example, and `WandbMetricLogger`'s own example runs as a doctest):
 //!
-//! ```ignore
+//! ```text
 //! let run = wandb_log::Run::builder().project("burn-demo").init()?;
 //! let result = burn::train::SupervisedTraining::new(dir, train_loader, valid_loader)
 //!     .metric_train_numeric(LossMetric::new())
