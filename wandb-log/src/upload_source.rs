@@ -48,6 +48,9 @@ impl Batch {
 pub(crate) struct UploadSource {
     reader: LogReader<File>,
     encoder: RowEncoder,
+    /// The line being built, reused: each line kept is copied out at its exact length (a
+    /// line grown in place holds up to twice its bytes, for every line of two requests).
+    scratch: String,
     /// Whether the log is complete (sync): its end is the end of the run.
     complete: bool,
     /// History and console lines of this log that the server holds already.
@@ -86,6 +89,7 @@ impl UploadSource {
         Ok(UploadSource {
             reader: LogReader::new(File::open(path)?)?,
             encoder: RowEncoder::default(),
+            scratch: String::new(),
             complete,
             skip_history: 0,
             skip_output: 0,
@@ -182,8 +186,9 @@ impl UploadSource {
             self.skip_history -= 1;
             return;
         }
-        let mut line = String::new();
-        self.encoder.line(&mut line);
+        self.scratch.clear();
+        self.encoder.line(&mut self.scratch);
+        let line = self.scratch.as_str().to_owned();
         self.push_history(batch, line);
     }
 
