@@ -85,7 +85,12 @@ impl FileUploads {
     pub(crate) fn add(&mut self, items: Vec<FilesItem>) {
         for item in items {
             let name = item.path;
-            if name.is_empty() {
+            if !crate::save::is_run_file_name(&name) {
+                // A log from elsewhere must not make the upload read files outside `files/`.
+                self.failed.insert(
+                    name,
+                    "not a path inside the run's `files` folder; not uploaded".to_owned(),
+                );
                 continue;
             }
             let policy = PolicyType::try_from(item.policy).unwrap_or(PolicyType::Now);

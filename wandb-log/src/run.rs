@@ -63,6 +63,9 @@ struct Inner {
     /// The run directory (offline and online runs), also after `finish`.
     dir: Option<PathBuf>,
     state: Mutex<State>,
+    /// `state.finished`, readable without the state's lock (a tracing event raised while a
+    /// row is being built, under that lock, reaches the console layer).
+    ended: AtomicBool,
     outbox: Arc<Outbox>,
     worker: Mutex<Option<WriterHandle>>,
     /// The system-metrics thread, stopped at finish.
@@ -186,6 +189,7 @@ impl Run {
                 start: Instant::now(),
                 finish_timeout: start.finish_timeout,
                 state: Mutex::new(state),
+                ended: AtomicBool::new(false),
                 outbox,
                 worker: Mutex::new(worker),
                 sampler: Mutex::new(sampler),
@@ -349,7 +353,7 @@ impl Run {
 
     /// Sends `message` to the writer (a disabled run has none: nothing is kept).
     pub(crate) fn send(&self, message: Message) -> Result<(), Error> {
-        if lock(&self.inner.state).finished {
+        if self.inner.ended.load(Ordering::Acquire) {
             return Err(Error::AlreadyFinished);
         }
         if let Some(w) = lock(&self.inner.worker).as_ref() {
@@ -613,6 +617,7 @@ impl Inner {
                 return Err(Error::AlreadyFinished);
             }
             state.finished = true;
+            self.ended.store(true, Ordering::Release);
             self.close_window();
             std::mem::take(&mut state.summary)
         };

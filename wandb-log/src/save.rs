@@ -139,12 +139,7 @@ impl Run {
         policy: SavePolicy,
     ) -> Result<(), Error> {
         let source = path.as_ref();
-        let valid = !name.is_empty()
-            && name
-                .split('/')
-                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'))
-            && !Path::new(name).has_root();
-        if !valid {
+        if !is_run_file_name(name) {
             return Err(Error::Configuration(format!(
                 "cannot save `{}` as `{name}`: give a relative name such as `notes.txt` or `checkpoints/model.bin` (parts separated by `/`, no `.` or `..`)",
                 source.display()
@@ -160,6 +155,20 @@ impl Run {
             policy,
         }]))
     }
+}
+
+/// True when `name` is a path inside the run's `files/` folder: relative parts separated by
+/// `/`, none empty, `.` or `..`, no `\\`, and nothing this platform reads as a root or a
+/// drive (`C:x` on Windows).
+pub(crate) fn is_run_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('\\')
+        && name
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+        && Path::new(name)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Copies `source` to `files/name` (creating the folders of `name`).
@@ -254,6 +263,30 @@ impl SavedFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_file_names_stay_inside_the_files_folder() {
+        for good in [
+            "notes.txt",
+            "checkpoints/model.bin",
+            "media/images/a:b_0_ab.png",
+        ] {
+            assert!(is_run_file_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a/.",
+            "a\\b",
+            "..",
+        ] {
+            assert!(!is_run_file_name(bad), "{bad}");
+        }
+    }
 
     /// A live file is copied again when its size or modification time changed, polled at
     /// most every [`LIVE_POLL`] (the times are given, not waited for).

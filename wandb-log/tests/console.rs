@@ -198,3 +198,41 @@ async fn console_and_tracing_lines_stream_as_output_log() {
     assert_eq!(last["exitcode"], Value::from(0));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A row whose building logs through `tracing` (as a user's `IntoRow` may).
+struct TracingRow;
+
+impl wandb_log::IntoRow for TracingRow {
+    fn write_row(self, row: &mut wandb_log::RowWriter<'_>) {
+        tracing::info!(target: "trainer", "building a row");
+        row.push("loss", 0.5);
+    }
+}
+
+#[test]
+fn an_event_raised_while_a_row_is_built_is_a_line_not_a_deadlock() {
+    let dir = common::tmp("console-reentrant");
+    let run = Run::builder()
+        .mode(Mode::Offline)
+        .dir(&dir)
+        .init()
+        .expect("init");
+    let (done, finished) = std::sync::mpsc::channel();
+    let logging = run.clone();
+    std::thread::spawn(move || {
+        let subscriber = tracing_subscriber::registry().with(logging.console_layer());
+        let step =
+            tracing::subscriber::with_default(subscriber, || logging.log(TracingRow).expect("log"));
+        done.send(step).expect("send");
+    });
+    let step = finished
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("log returned (a deadlock would not)");
+    assert_eq!(step, 0);
+    let report = run.finish(0).expect("finish");
+    assert_eq!(
+        output(&report.dir.expect("dir")),
+        [(false, " INFO trainer: building a row\n".to_owned())]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

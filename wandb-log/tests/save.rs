@@ -402,9 +402,15 @@ async fn sync_uploads_the_file_of_any_files_record_and_reports_a_missing_one() {
         policy: PolicyType::Now.into(),
         r#type: 2,
     };
+    // Files outside the run's folder, named by a hostile log, must not be read.
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "top secret").expect("write");
+    let outside = secret.display().to_string();
     log.files(vec![
         item("media/images/sample_0.png"),
         item("media/images/never_written.png"),
+        item(&outside),
+        item("../../secret.txt"),
     ])
     .expect("files record");
     log.exit(0, 1).expect("exit");
@@ -424,8 +430,17 @@ async fn sync_uploads_the_file_of_any_files_record_and_reports_a_missing_one() {
     .expect("join")
     .expect("sync");
     assert_eq!(report.files_uploaded, ["media/images/sample_0.png"]);
-    assert_eq!(report.file_errors.len(), 1, "{:?}", report.file_errors);
-    assert_eq!(report.file_errors[0].0, "media/images/never_written.png");
+    let refused: Vec<&str> = report.file_errors.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        refused,
+        [
+            outside.as_str(),
+            "../../secret.txt",
+            "media/images/never_written.png"
+        ],
+        "{:?}",
+        report.file_errors
+    );
     assert_eq!(
         common::puts(&server).await,
         [(
