@@ -177,6 +177,10 @@ fn copy_into(source: &Path, files: &Path, name: &str) -> Result<(), Error> {
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent)?;
     }
+    if is_same_file(source, &target) {
+        // Already in place (copying a file onto itself would empty it).
+        return Ok(());
+    }
     std::fs::copy(source, target).map_err(|e| {
         Error::Io(std::io::Error::new(
             e.kind(),
@@ -187,6 +191,14 @@ fn copy_into(source: &Path, files: &Path, name: &str) -> Result<(), Error> {
         ))
     })?;
     Ok(())
+}
+
+/// True when both paths name one existing file.
+fn is_same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// What a file looked like when it was last copied.

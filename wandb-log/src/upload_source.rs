@@ -272,7 +272,17 @@ impl UploadSource {
             self.skip_output -= 1;
             return;
         }
-        let line = console_line(stderr, text, ts);
+        let mut line = console_line(stderr, text, ts);
+        if line.len() > MAX_LINE_BYTES {
+            // Cut, not left out: a request must fit W&B's limit, and the line still counts
+            // for the offsets of those after it. The local log keeps the whole line.
+            let mut end = MAX_LINE_BYTES - 64;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            line.truncate(end);
+            line.push_str(" [cut: the whole line is in the local log]");
+        }
         batch.bytes += line.len() + 8;
         batch.chunk.output.push(line);
     }

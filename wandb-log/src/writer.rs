@@ -417,7 +417,16 @@ impl Writer {
     async fn finish(&mut self, f: Finish) -> io::Result<Finished> {
         let now = unix_now();
         if let Some(message) = &f.error {
-            self.keep(|w| w.log.output(true, message, now));
+            // As console output: in the log and in `files/output.log`.
+            let lines: Vec<ConsoleLine> = message
+                .lines()
+                .map(|text| ConsoleLine {
+                    stderr: true,
+                    text: text.to_owned(),
+                    timestamp: now,
+                })
+                .collect();
+            self.console(&lines);
         }
         let mut summary = self.history.summary();
         summary.extend(f.summary);

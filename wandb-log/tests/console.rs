@@ -236,3 +236,79 @@ fn an_event_raised_while_a_row_is_built_is_a_line_not_a_deadlock() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_console_line_longer_than_a_request_is_cut_and_the_upload_goes_on() {
+    let server = wiremock::MockServer::start().await;
+    common::mount_upsert(&server, "mock-entity", "proj", "cons0002").await;
+    common::mount_file_stream(&server, json!({})).await;
+    common::mount_run_files(&server).await;
+    common::mount_puts(&server).await;
+    let dir = common::tmp("console-long");
+    let mut e = common::env(&server.uri(), &dir);
+    e.insert("WANDB_RUN_ID", "cons0002".to_owned());
+    let long = "x".repeat(11 * 1024 * 1024);
+    let report = tokio::task::spawn_blocking(move || {
+        let run = Run::builder()
+            .metadata(false)
+            .init_with(|k| e.get(k).cloned())
+            .expect("init");
+        run.console(&long).expect("console");
+        run.console("after").expect("console");
+        run.log([("loss", 1.0)]).expect("log");
+        run.finish(0).expect("finish")
+    })
+    .await
+    .expect("join");
+    assert_eq!(report.upload_error, None);
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    for body in common::bodies(&server).await {
+        if let Some(file) = body.get("files").and_then(|f| f.get("output.log")) {
+            let offset = file["offset"].as_u64().expect("offset");
+            for (i, l) in file["content"]
+                .as_array()
+                .expect("content")
+                .iter()
+                .enumerate()
+            {
+                lines.push((offset + i as u64, l.as_str().expect("text").to_owned()));
+            }
+        }
+    }
+    let offsets: Vec<u64> = lines.iter().map(|(o, _)| *o).collect();
+    assert_eq!(offsets, [0, 1], "the long line keeps its offset");
+    assert!(lines[0].1.len() < 10 * 1024 * 1024, "{}", lines[0].1.len());
+    assert!(
+        lines[0]
+            .1
+            .ends_with("x [cut: the whole line is in the local log]")
+    );
+    assert_eq!(strip_timestamp(&lines[1].1), (false, "after"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_failed_runs_message_is_console_output_in_the_log_and_output_log() {
+    let dir = common::tmp("console-fail");
+    let run = Run::builder()
+        .mode(Mode::Offline)
+        .dir(&dir)
+        .init()
+        .expect("init");
+    run.console("hello").expect("console");
+    let report = run.fail("boom\nat epoch 3").expect("fail");
+    let run_dir = report.dir.expect("dir");
+    assert_eq!(
+        output(&run_dir),
+        [
+            (false, "hello\n".to_owned()),
+            (true, "boom\n".to_owned()),
+            (true, "at epoch 3\n".to_owned()),
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("files/output.log")).expect("output.log"),
+        "hello\nboom\nat epoch 3\n"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

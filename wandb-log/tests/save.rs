@@ -478,3 +478,39 @@ async fn the_runs_metadata_file_uploads_online_even_when_the_run_ends_at_once() 
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn saving_a_file_already_in_the_runs_files_folder_keeps_its_bytes() {
+    let dir = common::tmp("save-in-place");
+    let run = Run::builder()
+        .metadata(false)
+        .mode(Mode::Offline)
+        .dir(&dir)
+        .init()
+        .expect("init");
+    let files = run.dir().expect("dir").join("files");
+    std::fs::create_dir_all(files.join("ckpt")).expect("mkdir");
+    std::fs::write(files.join("model.bin"), [1u8, 2, 3]).expect("write");
+    std::fs::write(files.join("ckpt/live.txt"), "epoch 1").expect("write");
+    assert_eq!(
+        run.save(files.join("model.bin"), SavePolicy::End)
+            .expect("save"),
+        "model.bin"
+    );
+    run.save_as(
+        files.join("ckpt/live.txt"),
+        "ckpt/live.txt",
+        SavePolicy::Live,
+    )
+    .expect("save");
+    run.finish(0).expect("finish");
+    assert_eq!(
+        std::fs::read(files.join("model.bin")).expect("read"),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        std::fs::read_to_string(files.join("ckpt/live.txt")).expect("read"),
+        "epoch 1"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
