@@ -4,10 +4,11 @@
 //! to the original descriptor (the terminal sees the program's output unchanged and in order)
 //! and sends each line to the run. Nothing is dropped: a program that writes faster than the
 //! terminal takes it waits, as it would without capture. `finish` points the descriptors back
-//! at the originals and waits for the threads to forward the rest (child processes started
-//! while capturing write into the same pipe: `finish` waits until they have exited or closed
-//! their stdout and stderr). A process that exits without `finish` (or dropping the run) may
-//! lose the output still in the pipe.
+//! at the originals and waits for the threads to forward the rest, for at most 2 s: child
+//! processes started while capturing write into the same pipe and keep it open, so past that
+//! bound the threads go on forwarding their output to the terminal (not to the run) until they
+//! exit or close it. A process that exits without `finish` (or dropping the run) may lose the
+//! output still in the pipe.
 //!
 //! The descriptors belong to the process, so one run at a time captures: a run started while
 //! another captures does not (local sweeps and in-process agents run trials this way; give
@@ -71,6 +72,7 @@ mod unix {
     use std::os::fd::{AsFd, OwnedFd};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
 
     use tokio::sync::mpsc::UnboundedSender;
 
@@ -81,6 +83,9 @@ mod unix {
 
     /// Set while a run captures (the descriptors are the process's).
     static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+    /// How long `finish` waits for the captured output still in the pipes to be forwarded.
+    const DRAIN_WAIT: Duration = Duration::from_secs(2);
 
     /// One redirected descriptor.
     #[derive(Debug)]
@@ -130,8 +135,16 @@ mod unix {
                 // Closes the pipe's write end: the forwarding thread reads to its end.
                 let _ = point(r.stream, &r.saved);
             }
+            // The forwarding threads end when every writer of their pipe is closed: a child
+            // process that inherited stdout or stderr keeps it open, so they are waited for
+            // at most `DRAIN_WAIT`, then left to forward to the terminal on their own.
+            let deadline = Instant::now() + DRAIN_WAIT;
             for r in &mut self.redirects {
-                if let Some(t) = r.forward.take() {
+                let Some(t) = r.forward.take() else { continue };
+                while !t.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if t.is_finished() {
                     let _ = t.join();
                 }
             }

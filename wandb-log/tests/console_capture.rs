@@ -145,3 +145,75 @@ fn captured_output_reaches_the_terminal_and_the_run_in_order() {
     );
     std::fs::remove_dir_all(&root).ok();
 }
+
+const HOLDER: &str = "WANDB_LOG_CAPTURE_HOLDER";
+
+/// The child's part: a capturing run whose own child (a `sleep` that inherited stdout and
+/// stderr) outlives it; `finish` must return while that child still holds the pipes.
+fn holder_child(root: &Path) {
+    writeln!(std::io::stdout()).expect("stdout");
+    let run = Run::builder()
+        .mode(Mode::Offline)
+        .dir(root)
+        .id("capture3")
+        .console(Console::Capture)
+        .init()
+        .expect("init");
+    let mut sleeper = Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("sleep runs");
+    println!("before finish");
+    run.finish(0).expect("finish");
+    sleeper.kill().expect("kill");
+    sleeper.wait().expect("wait");
+    println!("finish returned");
+}
+
+#[test]
+fn finish_returns_while_a_child_process_holds_the_captured_output() {
+    if let Some(root) = std::env::var_os(HOLDER) {
+        holder_child(Path::new(&root));
+        return;
+    }
+    let root = common::tmp("capture-holder");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "finish_returns_while_a_child_process_holds_the_captured_output",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLDER, &root)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("child runs");
+    // Bounded: without the bound on the drain, `finish` waits for the 600 s sleep.
+    let mut status = None;
+    for _ in 0..1200 {
+        status = child.try_wait().expect("wait");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if status.is_none() {
+        child.kill().ok();
+        child.wait().ok();
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "finish did not return while a child process held the pipes"
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
+        .expect("read");
+    assert!(stdout.contains("finish returned"), "{stdout}");
+    let lines = output(&run_dir(&root, "capture3"));
+    assert!(
+        lines.iter().any(|(_, l)| l == "before finish\n"),
+        "{lines:?}"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
