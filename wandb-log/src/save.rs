@@ -181,7 +181,17 @@ fn copy_into(source: &Path, files: &Path, name: &str) -> Result<(), Error> {
         // Already in place (copying a file onto itself would empty it).
         return Ok(());
     }
-    std::fs::copy(source, target).map_err(|e| {
+    // Copied beside, then renamed: an upload reading the previous copy never sees half of
+    // the new one.
+    let mut partial = target.clone().into_os_string();
+    partial.push(".wandb-partial");
+    let partial = PathBuf::from(partial);
+    std::fs::copy(source, &partial)
+        .and_then(|_| std::fs::rename(&partial, &target))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&partial);
+        })
+        .map_err(|e| {
         Error::Io(std::io::Error::new(
             e.kind(),
             format!(
@@ -220,22 +230,24 @@ fn seen(path: &Path) -> Option<Seen> {
 /// and (`Live`) whenever they change.
 #[derive(Debug, Default)]
 pub(crate) struct SavedFiles {
-    files: Vec<(SavedFile, Option<Seen>)>,
+    /// Each file, how it looked when last copied, and when that was.
+    files: Vec<(SavedFile, Option<Seen>, Option<Instant>)>,
     checked: Option<Instant>,
 }
 
 impl SavedFiles {
     /// Remembers a saved file (a file saved again under the same name replaces it).
     pub(crate) fn add(&mut self, file: SavedFile) {
-        self.files.retain(|(f, _)| f.name != file.name);
+        self.files.retain(|(f, _, _)| f.name != file.name);
         if file.policy != SavePolicy::Now {
             let state = seen(&file.source);
-            self.files.push((file, state));
+            self.files.push((file, state, None));
         }
     }
 
     /// The `Live` files that changed since they were last copied, copied again (checked at
-    /// most every [`LIVE_POLL`]); a file that cannot be copied now is tried next time.
+    /// most every [`LIVE_POLL`], each copied at most every [`LIVE_UPLOAD_INTERVAL`], as often
+    /// as it can be uploaded); a file that cannot be copied now is tried next time.
     pub(crate) fn changed(&mut self, files_dir: &Path, now: Instant) -> Vec<String> {
         if self
             .checked
@@ -245,8 +257,9 @@ impl SavedFiles {
         }
         self.checked = Some(now);
         let mut changed = Vec::new();
-        for (file, last) in &mut self.files {
-            if file.policy != SavePolicy::Live {
+        for (file, last, copied) in &mut self.files {
+            let recent = copied.is_some_and(|t| now.duration_since(t) < LIVE_UPLOAD_INTERVAL);
+            if file.policy != SavePolicy::Live || recent {
                 continue;
             }
             let state = seen(&file.source);
@@ -255,6 +268,7 @@ impl SavedFiles {
                 && copy_into(&file.source, files_dir, &file.name).is_ok()
             {
                 *last = state;
+                *copied = Some(now);
                 changed.push(file.name.clone());
             }
         }
@@ -264,7 +278,7 @@ impl SavedFiles {
     /// Copies every `End` and `Live` file again (the end of the run). A source that is gone
     /// keeps the copy made before.
     pub(crate) fn copy_final(&mut self, files_dir: &Path) {
-        for (file, last) in &mut self.files {
+        for (file, last, _) in &mut self.files {
             if copy_into(&file.source, files_dir, &file.name).is_ok() {
                 *last = seen(&file.source);
             }
@@ -330,6 +344,28 @@ mod tests {
             "12"
         );
         assert!(saved.changed(&files, t0 + LIVE_POLL * 2).is_empty());
+        // A file that keeps changing is copied at most once per upload interval.
+        std::fs::write(&source, "123").expect("write");
+        assert!(
+            saved.changed(&files, t0 + LIVE_POLL * 3).is_empty(),
+            "copied {LIVE_POLL:?} ago: not again before {LIVE_UPLOAD_INTERVAL:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(files.join("progress.txt")).expect("copy"),
+            "12"
+        );
+        let later = t0 + LIVE_POLL + LIVE_UPLOAD_INTERVAL;
+        assert_eq!(saved.changed(&files, later), ["progress.txt"]);
+        assert_eq!(
+            std::fs::read_to_string(files.join("progress.txt")).expect("copy"),
+            "123"
+        );
+        let names: Vec<_> = std::fs::read_dir(&files)
+            .expect("files")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["progress.txt"], "no partial copy left behind");
         std::fs::remove_dir_all(&root).ok();
     }
 }

@@ -163,11 +163,11 @@ fn holder_child(root: &Path) {
         .arg("600")
         .spawn()
         .expect("sleep runs");
-    println!("before finish");
+    writeln!(std::io::stdout(), "before finish").expect("stdout");
     run.finish(0).expect("finish");
     sleeper.kill().expect("kill");
     sleeper.wait().expect("wait");
-    println!("finish returned");
+    writeln!(std::io::stdout(), "finish returned").expect("stdout");
 }
 
 #[test]
