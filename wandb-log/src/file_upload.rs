@@ -9,11 +9,12 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use wandb_api::Client;
 
+use crate::error_class::{ErrorClass, classify};
 use crate::proto::FilesItem;
 use crate::proto::files_item::PolicyType;
 use crate::save::LIVE_UPLOAD_INTERVAL;
@@ -31,7 +32,36 @@ pub(crate) struct FilesOutcome {
 /// The run on the server: `(entity, project, run id)`.
 type Target = (String, String, String);
 /// The result of one file's upload.
-type Done = (String, Result<(), String>);
+type Done = (String, Result<(), Failure>);
+
+/// Why a file did not upload, and whether trying again later may help.
+#[derive(Debug)]
+struct Failure {
+    why: String,
+    /// A server error, a rate limit or a lost connection: tried again later.
+    transient: bool,
+}
+
+impl Failure {
+    fn permanent(why: String) -> Self {
+        Failure {
+            why,
+            transient: false,
+        }
+    }
+
+    fn of(what: &str, e: &wandb_api::Error) -> Self {
+        Failure {
+            why: format!("{what}: {e}"),
+            transient: classify(e) == ErrorClass::Transient,
+        }
+    }
+}
+
+/// The most files in one `createRunFiles` request (and read at once).
+const MAX_BATCH: usize = 64;
+/// The longest wait before a file that failed for a transient reason is tried again.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 
 /// The run's file uploads.
 #[derive(Debug)]
@@ -56,6 +86,9 @@ pub(crate) struct FileUploads {
     /// Uploaded names the file stream has not reported yet.
     unreported: Vec<String>,
     failed: IndexMap<String, String>,
+    /// Files that failed for a transient reason: when to try again, and how many attempts
+    /// failed so far.
+    retry: HashMap<String, (Instant, u32)>,
 }
 
 impl FileUploads {
@@ -73,6 +106,7 @@ impl FileUploads {
             uploaded: Vec::new(),
             unreported: Vec::new(),
             failed: IndexMap::new(),
+            retry: HashMap::new(),
         }
     }
 
@@ -157,13 +191,23 @@ impl FileUploads {
             self.changed.remove(&name);
             enqueue(&mut self.queue, &name);
         }
+        let again: Vec<String> = (self.retry.iter())
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in again {
+            enqueue(&mut self.queue, &name);
+        }
         let Some(target) = self.target.clone() else {
             return;
         };
         if self.queue.is_empty() {
             return;
         }
-        let names = std::mem::take(&mut self.queue);
+        let names: Vec<String> = self
+            .queue
+            .drain(..self.queue.len().min(MAX_BATCH))
+            .collect();
         self.in_flight = true;
         let (client, dir, done) = (client.clone(), self.dir.clone(), Arc::clone(&self.done));
         tokio::spawn(async move {
@@ -180,13 +224,24 @@ impl FileUploads {
             match result {
                 Ok(()) => {
                     self.failed.shift_remove(&name);
+                    self.retry.remove(&name);
                     if !self.uploaded.contains(&name) {
                         self.uploaded.push(name.clone());
                     }
                     enqueue(&mut self.unreported, &name);
                 }
-                Err(why) => {
-                    tracing::warn!(file = %name, error = %why, "a run file did not upload");
+                Err(Failure { why, transient }) => {
+                    if transient {
+                        let failures = self.retry.get(&name).map_or(1, |(_, n)| n + 1);
+                        let wait = Duration::from_secs(1)
+                            .saturating_mul(1 << failures.min(6))
+                            .min(MAX_RETRY_WAIT);
+                        tracing::warn!(file = %name, error = %why, "a run file did not upload; trying again later");
+                        self.retry.insert(name.clone(), (now + wait, failures));
+                    } else {
+                        tracing::warn!(file = %name, error = %why, "a run file did not upload");
+                        self.retry.remove(&name);
+                    }
                     self.failed.insert(name, why);
                 }
             }
@@ -195,7 +250,11 @@ impl FileUploads {
 
     /// After the end: nothing left to upload (every file uploaded or failed).
     pub(crate) fn settled(&self) -> bool {
-        self.ended && self.queue.is_empty() && !self.in_flight && self.changed.is_empty()
+        self.ended
+            && self.queue.is_empty()
+            && !self.in_flight
+            && self.changed.is_empty()
+            && self.retry.is_empty()
     }
 
     /// Uploaded names for the file stream's next request.
@@ -256,9 +315,9 @@ async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>
             Ok(bytes) => files.push((name, bytes)),
             Err(e) => results.push((
                 name,
-                Err(format!(
+                Err(Failure::permanent(format!(
                     "the file is gone from the run's files/ directory or unreadable ({e}); save it again"
-                )),
+                ))),
             )),
         }
     }
@@ -273,8 +332,11 @@ async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>
     {
         Ok(t) => t,
         Err(e) => {
-            let why = format!("W&B gave no upload URL: {e}");
-            results.extend(names.into_iter().map(|n| (n, Err(why.clone()))));
+            results.extend(
+                names
+                    .into_iter()
+                    .map(|n| (n, Err(Failure::of("W&B gave no upload URL", &e)))),
+            );
             return results;
         }
     };
@@ -284,8 +346,10 @@ async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>
             Some((_, url)) => client
                 .upload(url, &targets.headers, bytes)
                 .await
-                .map_err(|e| format!("the upload was refused or failed: {e}")),
-            None => Err("W&B gave no upload URL for it".to_owned()),
+                .map_err(|e| Failure::of("the upload was refused or failed", &e)),
+            None => Err(Failure::permanent(
+                "W&B gave no upload URL for it".to_owned(),
+            )),
         };
         results.push((name, result));
     }

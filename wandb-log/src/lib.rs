@@ -47,6 +47,7 @@ mod console;
 mod console_capture;
 mod console_layer;
 mod error;
+mod error_class;
 mod file_upload;
 mod git_info;
 mod gpu;

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
+use crate::error_class::{ErrorClass, classify};
 use crate::file_upload::{FileUploads, FilesOutcome};
 use crate::metric::config_metrics;
 use crate::proto::RunRecord;
@@ -66,32 +67,6 @@ enum StreamState {
     /// A request is in flight; the stream travels with it and comes back in its
     /// [`Event::Sent`].
     InFlight,
-}
-
-/// How a failed request is handled.
-#[derive(Debug, PartialEq, Eq)]
-enum ErrorClass {
-    /// Tried again later, for as long as the uploader lives.
-    Transient,
-    /// HTTP 413: the request is split in two.
-    TooLarge,
-    /// The upload stops; the log keeps everything.
-    Permanent,
-}
-
-fn classify(e: &ApiError) -> ErrorClass {
-    match e {
-        ApiError::Http { status: 413, .. } => ErrorClass::TooLarge,
-        ApiError::Http {
-            status: 400 | 401 | 403 | 404 | 409 | 410 | 422,
-            ..
-        }
-        | ApiError::Unauthorized
-        | ApiError::NotFound { .. }
-        | ApiError::GraphQl { .. }
-        | ApiError::Configuration(_) => ErrorClass::Permanent,
-        _ => ErrorClass::Transient,
-    }
 }
 
 /// The state of a run's upload.

@@ -514,3 +514,36 @@ fn saving_a_file_already_in_the_runs_files_folder_keeps_its_bytes() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_failing_past_its_requests_retries_is_tried_again_later() {
+    let server = server("save0008").await;
+    // More 500s than one attempt's policy retries (3): the file waits, then goes again.
+    Mock::given(method("PUT"))
+        .and(path("/upload/outage.txt"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(5)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    common::mount_puts(&server).await;
+    let dir = common::tmp("save-outage");
+    std::fs::write(dir.join("outage.txt"), "after the outage").expect("write");
+    let d = dir.clone();
+    let report = online(&server, &dir, "save0008", move |run| {
+        run.save(d.join("outage.txt"), SavePolicy::Now)
+            .expect("save");
+    })
+    .await;
+    assert_eq!(report.files_uploaded, ["outage.txt"]);
+    assert!(report.file_errors.is_empty(), "{:?}", report.file_errors);
+    let puts: Vec<Vec<u8>> = common::puts(&server)
+        .await
+        .into_iter()
+        .filter(|(p, _)| p == "/upload/outage.txt")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(puts.len(), 6, "5 refused, then accepted");
+    assert!(puts.iter().all(|b| b == b"after the outage"));
+    std::fs::remove_dir_all(&dir).ok();
+}
