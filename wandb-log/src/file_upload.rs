@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use wandb_api::Client;
 
 use crate::error_class::{ErrorClass, classify};
@@ -70,9 +70,9 @@ pub(crate) struct FileUploads {
     dir: PathBuf,
     target: Option<Target>,
     /// Names due for upload, in order.
-    queue: Vec<String>,
+    queue: IndexSet<String>,
     /// `End` and `Live` names, uploaded again at the end.
-    at_end: Vec<String>,
+    at_end: IndexSet<String>,
     /// `Live` names, with when they were last uploaded.
     live: HashMap<String, Option<Instant>>,
     /// `Live` names that changed and wait for their interval.
@@ -82,9 +82,9 @@ pub(crate) struct FileUploads {
     in_flight: bool,
     ended: bool,
     /// Names uploaded, in order (each once).
-    uploaded: Vec<String>,
+    uploaded: IndexSet<String>,
     /// Uploaded names the file stream has not reported yet.
-    unreported: Vec<String>,
+    unreported: IndexSet<String>,
     failed: IndexMap<String, String>,
     /// Files that failed for a transient reason: when to try again, and how many attempts
     /// failed so far.
@@ -96,15 +96,15 @@ impl FileUploads {
         FileUploads {
             dir,
             target: None,
-            queue: Vec::new(),
-            at_end: Vec::new(),
+            queue: IndexSet::new(),
+            at_end: IndexSet::new(),
             live: HashMap::new(),
             changed: HashSet::new(),
             done: Arc::new(Mutex::new(None)),
             in_flight: false,
             ended: false,
-            uploaded: Vec::new(),
-            unreported: Vec::new(),
+            uploaded: IndexSet::new(),
+            unreported: IndexSet::new(),
             failed: IndexMap::new(),
             retry: HashMap::new(),
         }
@@ -225,9 +225,7 @@ impl FileUploads {
                 Ok(()) => {
                     self.failed.shift_remove(&name);
                     self.retry.remove(&name);
-                    if !self.uploaded.contains(&name) {
-                        self.uploaded.push(name.clone());
-                    }
+                    self.uploaded.insert(name.clone());
                     enqueue(&mut self.unreported, &name);
                 }
                 Err(Failure { why, transient }) => {
@@ -259,7 +257,7 @@ impl FileUploads {
 
     /// Uploaded names for the file stream's next request.
     pub(crate) fn take_unreported(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.unreported)
+        std::mem::take(&mut self.unreported).into_iter().collect()
     }
 
     /// Whether uploaded names wait to be reported.
@@ -293,15 +291,17 @@ impl FileUploads {
             ));
         }
         FilesOutcome {
-            uploaded: self.uploaded.clone(),
+            uploaded: self.uploaded.iter().cloned().collect(),
             failed,
         }
     }
 }
 
-fn enqueue(queue: &mut Vec<String>, name: &str) {
-    if !queue.iter().any(|n| n == name) {
-        queue.push(name.to_owned());
+/// Adds `name` at the end of `queue` unless it is waiting already (in constant time: a run
+/// may log an image at each of a million steps).
+fn enqueue(queue: &mut IndexSet<String>, name: &str) {
+    if !queue.contains(name) {
+        queue.insert(name.to_owned());
     }
 }
 
@@ -360,6 +360,10 @@ async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>
 mod tests {
     use super::*;
 
+    fn names(queue: &IndexSet<String>) -> Vec<&str> {
+        queue.iter().map(String::as_str).collect()
+    }
+
     fn item(path: &str, policy: PolicyType) -> FilesItem {
         FilesItem {
             path: path.into(),
@@ -376,11 +380,11 @@ mod tests {
             item("end.txt", PolicyType::End),
             item("live.txt", PolicyType::Live),
         ]);
-        assert_eq!(up.queue, ["now.txt", "live.txt"]);
+        assert_eq!(names(&up.queue), ["now.txt", "live.txt"]);
         up.queue.clear();
         assert!(!up.settled(), "not before the end");
         up.end();
-        assert_eq!(up.queue, ["end.txt", "live.txt"]);
+        assert_eq!(names(&up.queue), ["end.txt", "live.txt"]);
         up.queue.clear();
         assert!(up.settled());
     }
@@ -406,6 +410,6 @@ mod tests {
         up.poll(&client, t0 + LIVE_UPLOAD_INTERVAL / 2);
         assert!(up.queue.is_empty(), "too soon after the last upload");
         up.poll(&client, t0 + LIVE_UPLOAD_INTERVAL);
-        assert_eq!(up.queue, ["live.txt"], "only live files go again");
+        assert_eq!(names(&up.queue), ["live.txt"], "only live files go again");
     }
 }
