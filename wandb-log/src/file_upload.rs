@@ -5,6 +5,9 @@
 //! files then and again when they change (at most every [`LIVE_UPLOAD_INTERVAL`]), `End` and `Live`
 //! files once more when the exit record is read; `output.log` goes at the end too. The file
 //! stream's next request names the files uploaded (`uploaded`), as the official client does.
+//! At most 64 files go in one `createRunFiles`; a file that fails for a transient reason
+//! (5xx, rate limit, lost connection) is tried again with backoff (up to a minute apart) while
+//! the run lives, one refused for good is reported; a name outside `files/` is never read.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -547,3 +547,45 @@ async fn a_file_failing_past_its_requests_retries_is_tried_again_later() {
     assert!(puts.iter().all(|b| b == b"after the outage"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_files_go_in_requests_of_at_most_64_names_and_all_arrive_once() {
+    let server = server("save0009").await;
+    common::mount_puts(&server).await;
+    let dir = common::tmp("save-many");
+    let names: Vec<String> = (0..150).map(|i| format!("shard_{i:03}.bin")).collect();
+    for name in &names {
+        std::fs::write(dir.join(name), name).expect("write");
+    }
+    let (d, saved) = (dir.clone(), names.clone());
+    let report = online(&server, &dir, "save0009", move |run| {
+        for name in &saved {
+            run.save(d.join(name), SavePolicy::Now).expect("save");
+        }
+    })
+    .await;
+    assert!(report.file_errors.is_empty(), "{:?}", report.file_errors);
+    let mut uploaded = report.files_uploaded.clone();
+    uploaded.sort();
+    assert_eq!(uploaded, names);
+    let requests: Vec<usize> = common::bodies(&server)
+        .await
+        .iter()
+        .filter(|b| b["operationName"] == "CreateRunFiles")
+        .map(|b| b["variables"]["files"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert!(requests.iter().all(|&n| n <= 64), "{requests:?}");
+    assert_eq!(
+        requests.iter().sum::<usize>(),
+        150,
+        "each name asked for once"
+    );
+    let mut puts: Vec<String> = common::puts(&server)
+        .await
+        .into_iter()
+        .map(|(p, _)| p.trim_start_matches("/upload/").to_owned())
+        .collect();
+    puts.sort();
+    assert_eq!(puts, names, "each file PUT once");
+    std::fs::remove_dir_all(&dir).ok();
+}
