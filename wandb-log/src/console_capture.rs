@@ -103,7 +103,8 @@ mod unix {
     }
 
     impl Capture {
-        /// Starts capturing into the writer behind `tx`; `None` when another run captures.
+        /// Starts capturing into the writer behind `tx`; `None` when another run captures or
+        /// the descriptors cannot be captured (a closed stdout or stderr).
         pub(crate) fn start(tx: &UnboundedSender<Message>) -> Result<Option<Capture>, Error> {
             if CAPTURING.swap(true, Ordering::AcqRel) {
                 tracing::warn!(
@@ -115,8 +116,15 @@ mod unix {
                 redirects: Vec::new(),
             };
             for stream in [ConsoleStream::Stdout, ConsoleStream::Stderr] {
-                // Dropping `capture` restores what was redirected so far.
-                capture.redirects.push(redirect(stream, tx)?);
+                match redirect(stream, tx) {
+                    Ok(r) => capture.redirects.push(r),
+                    Err(e) => {
+                        // A closed stdout or stderr, no descriptors or threads left: the run
+                        // goes on without capture (dropping `capture` restores the rest).
+                        tracing::warn!(error = %e, "cannot capture stdout and stderr; the run goes on without capturing them");
+                        return Ok(None);
+                    }
+                }
             }
             Ok(Some(capture))
         }

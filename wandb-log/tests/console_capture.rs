@@ -217,3 +217,43 @@ fn finish_returns_while_a_child_process_holds_the_captured_output() {
     );
     std::fs::remove_dir_all(&root).ok();
 }
+
+const CLOSED: &str = "WANDB_LOG_CAPTURE_CLOSED";
+
+#[test]
+fn a_closed_stdout_leaves_the_run_without_capture_not_failed() {
+    if let Some(root) = std::env::var_os(CLOSED) {
+        // The child: stdout closed, then a capturing run, which must still log and finish.
+        nix::unistd::close(1).expect("close stdout");
+        let run = Run::builder()
+            .mode(Mode::Offline)
+            .dir(Path::new(&root))
+            .id("capture4")
+            .console(Console::Capture)
+            .init()
+            .expect("init with stdout closed");
+        run.log([("loss", 0.5)]).expect("log");
+        run.console("from Run::console").expect("console");
+        run.finish(0).expect("finish");
+        return;
+    }
+    let root = common::tmp("capture-closed");
+    let exe = std::env::current_exe().expect("test binary");
+    let done = Command::new(exe)
+        .args([
+            "--exact",
+            "a_closed_stdout_leaves_the_run_without_capture_not_failed",
+            "--test-threads=1",
+        ])
+        .env(CLOSED, &root)
+        .output()
+        .expect("child runs");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let lines = output(&run_dir(&root, "capture4"));
+    assert_eq!(lines, [(false, "from Run::console\n".to_owned())]);
+    std::fs::remove_dir_all(&root).ok();
+}

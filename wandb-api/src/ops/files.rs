@@ -69,8 +69,10 @@ impl Client {
         &self,
         url: &str,
         headers: &[(String, String)],
-        bytes: Vec<u8>,
+        bytes: impl Into<bytes::Bytes>,
     ) -> Result<(), Error> {
+        // Shared, not copied, by every attempt.
+        let bytes: bytes::Bytes = bytes.into();
         let headers: Vec<(HeaderName, HeaderValue)> = headers
             .iter()
             .filter_map(|(k, v)| {
