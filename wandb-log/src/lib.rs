@@ -79,6 +79,7 @@ mod system_metrics;
 mod transaction_log;
 mod upload_source;
 mod uploader;
+pub mod wire;
 mod writer;
 
 pub use console::{ConsoleStream, ConsoleWriter};

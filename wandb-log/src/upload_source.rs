@@ -19,6 +19,7 @@ use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{EnvironmentRecord, FilesItem, HistoryRecord, Record, RunRecord, StatsRecord};
 use crate::transaction_log::LogReader;
+use crate::wire::{Field, Wire};
 
 /// The most a request carries, in bytes (W&B's `x_file_stream_max_bytes`).
 pub(crate) const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -396,8 +397,9 @@ fn history_row(payload: &[u8], row: &mut RowEncoder) -> Option<()> {
     const HISTORY: u64 = 2;
     const UUID: u64 = 19;
     let mut history = None;
-    for field in Fields(payload) {
-        match field? {
+    let mut wire = Wire::new(payload);
+    while let Some(field) = wire.field().ok()? {
+        match field {
             (HISTORY, Field::Bytes(h)) if history.is_none() => history = Some(h),
             (NUM, Field::Varint(_)) | (UUID, Field::Bytes(_)) => {}
             _ => return None,
@@ -406,8 +408,9 @@ fn history_row(payload: &[u8], row: &mut RowEncoder) -> Option<()> {
     let history = history?;
     let mut items: Vec<(&str, &str)> = Vec::with_capacity(16);
     let (mut step, mut has_step) = (None, false);
-    for field in Fields(history) {
-        match field? {
+    let mut wire = Wire::new(history);
+    while let Some(field) = wire.field().ok()? {
+        match field {
             (1, Field::Bytes(item)) => {
                 let (key, value) = history_item(item)?;
                 has_step |= key == "_step";
@@ -431,8 +434,9 @@ fn history_row(payload: &[u8], row: &mut RowEncoder) -> Option<()> {
 /// for nested keys, a field given twice, unknown fields or text that is not UTF-8.
 fn history_item(item: &[u8]) -> Option<(&str, &str)> {
     let (mut key, mut value) = (None, None);
-    for field in Fields(item) {
-        match field? {
+    let mut wire = Wire::new(item);
+    while let Some(field) = wire.field().ok()? {
+        match field {
             (1, Field::Bytes(k)) if key.is_none() => key = Some(std::str::from_utf8(k).ok()?),
             (16, Field::Bytes(v)) if value.is_none() => {
                 value = Some(std::str::from_utf8(v).ok()?);
@@ -446,77 +450,14 @@ fn history_item(item: &[u8]) -> Option<(&str, &str)> {
 /// A `HistoryStep`'s number (0 when absent).
 fn history_step(step: &[u8]) -> Option<i64> {
     let mut num = None;
-    for field in Fields(step) {
-        match field? {
+    let mut wire = Wire::new(step);
+    while let Some(field) = wire.field().ok()? {
+        match field {
             (1, Field::Varint(n)) if num.is_none() => num = Some(n.cast_signed()),
             _ => return None,
         }
     }
     Some(num.unwrap_or(0))
-}
-
-/// A protobuf field's value, of the two wire types history records use.
-enum Field<'a> {
-    Varint(u64),
-    Bytes(&'a [u8]),
-}
-
-/// The fields of a protobuf message, in order: `(number, value)`, or `None` (and the end)
-/// for bytes that are not a field of those wire types.
-struct Fields<'a>(&'a [u8]);
-
-impl<'a> Iterator for Fields<'a> {
-    type Item = Option<(u64, Field<'a>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.0.is_empty() {
-            return None;
-        }
-        let field = self.field();
-        if field.is_none() {
-            self.0 = &[];
-        }
-        Some(field)
-    }
-}
-
-impl<'a> Fields<'a> {
-    fn field(&mut self) -> Option<(u64, Field<'a>)> {
-        let tag = self.varint()?;
-        let value = match tag & 7 {
-            0 => Field::Varint(self.varint()?),
-            2 => {
-                let len = usize::try_from(self.varint()?).ok()?;
-                let (bytes, rest) = self.0.split_at_checked(len)?;
-                self.0 = rest;
-                Field::Bytes(bytes)
-            }
-            _ => return None,
-        };
-        Some((tag >> 3, value))
-    }
-
-    /// A varint of at most 64 bits.
-    fn varint(&mut self) -> Option<u64> {
-        if let Some((&b, rest)) = self.0.split_first()
-            && b < 0x80
-        {
-            self.0 = rest;
-            return Some(u64::from(b));
-        }
-        let mut x = 0;
-        for (i, &b) in self.0.iter().enumerate().take(10) {
-            if i == 9 && b > 1 {
-                return None;
-            }
-            x |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.0 = &self.0[i + 1..];
-                return Some(x);
-            }
-        }
-        None
-    }
 }
 
 /// Sets `key` (or the `nested` path) in `map`, creating the maps on the way.

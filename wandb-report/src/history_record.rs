@@ -7,9 +7,8 @@
 //! `x_history_value_encoding=typed` (`integer` 5, sint64; `number` 6, double; `boolean` 4,
 //! `text` 7, `json` 8). Field numbers: protocol.md §7.3.
 
-/// A history record the decoder could not read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Malformed;
+pub(crate) use wandb_log::wire::Malformed;
+use wandb_log::wire::{Field, Wire};
 
 /// An item's value, borrowed from the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,7 +27,7 @@ pub(crate) enum ItemValue<'a> {
 /// # Errors
 /// [`Malformed`] when the record's fields cannot be walked.
 pub(crate) fn history_field(record: &[u8]) -> Result<Option<&[u8]>, Malformed> {
-    let mut wire = Wire(record);
+    let mut wire = Wire::new(record);
     while let Some((number, field)) = wire.field()? {
         if let (2, Field::Bytes(bytes)) = (number, field) {
             return Ok(Some(bytes));
@@ -47,7 +46,7 @@ pub(crate) fn read_items<'a>(
     history: &'a [u8],
     mut item: impl FnMut(&[u8], ItemValue<'a>),
 ) -> Result<Option<i64>, Malformed> {
-    let mut wire = Wire(history);
+    let mut wire = Wire::new(history);
     let mut step = None;
     let mut nested = Vec::new();
     while let Some((number, field)) = wire.field()? {
@@ -59,7 +58,7 @@ pub(crate) fn read_items<'a>(
                 }
             }
             (2, Field::Bytes(bytes)) => {
-                let mut inner = Wire(bytes);
+                let mut inner = Wire::new(bytes);
                 while let Some((n, f)) = inner.field()? {
                     if let (1, Field::Varint(v)) = (n, f) {
                         let num = v as i64;
@@ -79,7 +78,7 @@ fn one_item<'a>(
     bytes: &'a [u8],
     nested: &mut Vec<u8>,
 ) -> Result<(Option<&'a [u8]>, Option<ItemValue<'a>>), Malformed> {
-    let mut wire = Wire(bytes);
+    let mut wire = Wire::new(bytes);
     let mut key = None;
     let mut value = None;
     nested.clear();
@@ -108,78 +107,6 @@ fn one_item<'a>(
         return Ok((None, None));
     }
     Ok((key, value))
-}
-
-/// A protobuf field's payload.
-#[derive(Debug, Clone, Copy)]
-enum Field<'a> {
-    Varint(u64),
-    Fixed64(u64),
-    Fixed32,
-    Bytes(&'a [u8]),
-}
-
-/// A cursor over protobuf fields.
-struct Wire<'a>(&'a [u8]);
-
-impl<'a> Wire<'a> {
-    #[inline(always)]
-    fn varint(&mut self) -> Result<u64, Malformed> {
-        // Most varints here (tags, lengths) are one byte.
-        if let Some((&byte, rest)) = self.0.split_first()
-            && byte < 0x80
-        {
-            self.0 = rest;
-            return Ok(u64::from(byte));
-        }
-        let mut value = 0u64;
-        for (i, &byte) in self.0.iter().enumerate().take(10) {
-            value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                self.0 = &self.0[i + 1..];
-                return Ok(value);
-            }
-        }
-        Err(Malformed)
-    }
-
-    #[inline(always)]
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
-        if n > self.0.len() {
-            return Err(Malformed);
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    /// The next field number and payload; `None` at the end.
-    #[inline(always)]
-    fn field(&mut self) -> Result<Option<(u64, Field<'a>)>, Malformed> {
-        if self.0.is_empty() {
-            return Ok(None);
-        }
-        let tag = self.varint()?;
-        let field = match tag & 7 {
-            0 => Field::Varint(self.varint()?),
-            1 => {
-                let b = self.take(8)?;
-                Field::Fixed64(u64::from_le_bytes([
-                    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                ]))
-            }
-            2 => {
-                let len = usize::try_from(self.varint()?).map_err(|_| Malformed)?;
-                Field::Bytes(self.take(len)?)
-            }
-            5 => {
-                self.take(4)?;
-                Field::Fixed32
-            }
-            _ => return Err(Malformed),
-        };
-        Ok(Some((tag >> 3, field)))
-    }
 }
 
 #[cfg(test)]
