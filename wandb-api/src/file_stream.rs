@@ -41,6 +41,27 @@ pub struct Chunk {
     pub exit_code: Option<i32>,
 }
 
+impl Chunk {
+    /// True when the chunk carries nothing: a request of it only keeps the stream alive.
+    ///
+    /// ```
+    /// let mut chunk = wandb_api::Chunk::default();
+    /// assert!(chunk.is_heartbeat());
+    /// chunk.history.push(r#"{"_step":0}"#.into());
+    /// assert!(!chunk.is_heartbeat());
+    /// ```
+    #[must_use]
+    pub fn is_heartbeat(&self) -> bool {
+        self.history.is_empty()
+            && self.events.is_empty()
+            && self.summary.is_none()
+            && self.output.is_empty()
+            && self.uploaded.is_empty()
+            && !self.preempting
+            && self.exit_code.is_none()
+    }
+}
+
 /// What the server answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[non_exhaustive]

@@ -36,11 +36,7 @@ pub(crate) struct Batch {
 impl Batch {
     /// Whether nothing new is in it (a request of it would be a heartbeat).
     pub(crate) fn is_empty(&self) -> bool {
-        self.chunk.history.is_empty()
-            && self.chunk.output.is_empty()
-            && self.chunk.events.is_empty()
-            && self.chunk.summary.is_none()
-            && self.chunk.exit_code.is_none()
+        self.chunk.is_heartbeat()
     }
 }
 

@@ -423,7 +423,8 @@ impl Uploader {
             },
             ErrorClass::Transient => {}
         }
-        if let Some(chunk) = chunk {
+        // A failed heartbeat carries nothing to send again: the next request is the rows.
+        if let Some(chunk) = chunk.filter(|c| !c.is_heartbeat()) {
             self.ready.push_front(chunk);
         }
         tracing::warn!(error = %e, "upload failed; retrying later (the local log has every row)");

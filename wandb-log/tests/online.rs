@@ -162,16 +162,28 @@ async fn a_server_that_is_down_leaves_everything_local() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stop_request_reaches_should_stop() {
-    let server = server(json!({ "stopped": true })).await;
+    // Not stopped at first; the stop answer is mounted once the run is seen running (a
+    // stop answer mounted from the start may arrive before the first check).
+    let server = std::sync::Arc::new(server(json!({})).await);
     let dir = tmp("stop");
     let e = env(&server.uri(), &dir, "onl1ne01");
+    let (mock, rt) = (server.clone(), tokio::runtime::Handle::current());
     let stopped = tokio::task::spawn_blocking(move || {
         let run = Run::builder()
             .init_with(|k| e.get(k).cloned())
             .expect("init");
-        assert!(!run.should_stop());
         run.log([("loss", 1.0)]).expect("log");
         run.flush(Duration::from_secs(30)).expect("flush");
+        assert!(!run.should_stop());
+        rt.block_on(
+            wiremock::Mock::given(wiremock::matchers::method("POST"))
+                .and(wiremock::matchers::path_regex("/file_stream$"))
+                .respond_with(
+                    wiremock::ResponseTemplate::new(200).set_body_json(json!({ "stopped": true })),
+                )
+                .with_priority(1)
+                .mount(&mock),
+        );
         // The upload runs beside the logging; the answer arrives within a few requests.
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while !run.should_stop() && std::time::Instant::now() < deadline {

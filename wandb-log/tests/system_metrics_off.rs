@@ -140,9 +140,9 @@ fn finish_ends_the_sampler_without_waiting_out_its_interval() {
         .stats_interval(Duration::from_secs(3600))
         .init()
         .expect("init");
-    // Wait until the thread is sampling (its metadata is in the log).
+    // Wait until the thread has named itself (it starts after init returns).
     for _ in 0..600 {
-        if system_records(&run).1 == 2 {
+        if samplers() == Some(1) {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
