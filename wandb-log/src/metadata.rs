@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::git_info::GitInfo;
 use crate::gpu::GpuInventory;
 use crate::offline_run::OfflineRun;
-use crate::offline_run::civil_from_days;
+use crate::offline_run::{civil_from_days, timestamp};
 use crate::proto::files_item::{FileType, PolicyType};
 use crate::proto::record::RecordType;
 use crate::proto::{
@@ -291,20 +291,6 @@ fn os_name() -> String {
     }
 }
 
-/// A Unix time as a protobuf timestamp.
-pub(crate) fn timestamp(unix: f64) -> Timestamp {
-    let unix = if unix.is_finite() { unix.max(0.0) } else { 0.0 };
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "a non-negative finite time; nanoseconds fit i32"
-    )]
-    let (seconds, nanos) = (unix.floor() as i64, ((unix - unix.floor()) * 1e9) as i32);
-    Timestamp {
-        seconds,
-        nanos: nanos.clamp(0, 999_999_999),
-    }
-}
-
 /// RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits, as protobuf's JSON writes times.
 fn rfc3339(t: &Timestamp) -> String {
     let (days, secs) = (t.seconds.div_euclid(86_400), t.seconds.rem_euclid(86_400));
@@ -325,13 +311,11 @@ fn rfc3339(t: &Timestamp) -> String {
 
 /// A fresh writer id: a UUID version 7 (time-ordered), as the official client's.
 fn writer_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(now.as_nanos());
-    let random = u128::from(h.finish()) << 64 | u128::from(h.finish().rotate_left(29) ^ 0x9e37);
+    let random =
+        u128::from(crate::settings::random_u64()) << 64 | u128::from(crate::settings::random_u64());
     let millis = now.as_millis() & ((1 << 48) - 1);
     let bits = millis << 80
         | 0x7 << 76

@@ -228,12 +228,12 @@ impl OfflineRun {
         self.log.flush()
     }
 
-    /// One line of console output (`output.log`): `stderr` or stdout, at `timestamp` (Unix
+    /// One line of console output (`output.log`): `stderr` or stdout, at `unix` (Unix
     /// seconds); a newline is added.
     ///
     /// # Errors
     /// I/O errors.
-    pub fn output(&mut self, stderr: bool, text: &str, timestamp: f64) -> io::Result<()> {
+    pub fn output(&mut self, stderr: bool, text: &str, unix: f64) -> io::Result<()> {
         let output_type = if stderr {
             OutputType::Stderr
         } else {
@@ -241,7 +241,7 @@ impl OfflineRun {
         };
         self.record(RecordType::OutputRaw(OutputRawRecord {
             output_type: output_type.into(),
-            timestamp: Some(timestamp_of(timestamp)),
+            timestamp: Some(timestamp(unix)),
             line: format!("{text}\n"),
         }))
     }
@@ -337,13 +337,18 @@ pub(crate) fn run_record(info: &RunInfo, start: i64) -> RunRecord {
     }
 }
 
-fn timestamp_of(unix: f64) -> Timestamp {
+/// A Unix time as a protobuf timestamp.
+pub(crate) fn timestamp(unix: f64) -> Timestamp {
+    let unix = if unix.is_finite() { unix.max(0.0) } else { 0.0 };
     #[expect(
         clippy::cast_possible_truncation,
-        reason = "seconds since 1970 fit i64, nanoseconds fit i32"
+        reason = "a non-negative finite time; nanoseconds fit i32"
     )]
     let (seconds, nanos) = (unix.floor() as i64, ((unix - unix.floor()) * 1e9) as i32);
-    Timestamp { seconds, nanos }
+    Timestamp {
+        seconds,
+        nanos: nanos.clamp(0, 999_999_999),
+    }
 }
 
 /// A console line as the file stream sends it: `[ERROR ]YYYY-MM-DDTHH:MM:SS.ffffff <text>`
@@ -355,7 +360,7 @@ fn timestamp_of(unix: f64) -> Timestamp {
 /// ```
 #[must_use]
 pub fn console_line(stderr: bool, text: &str, unix: f64) -> String {
-    let Timestamp { seconds, nanos } = timestamp_of(unix);
+    let Timestamp { seconds, nanos } = timestamp(unix);
     let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
     let secs = seconds.rem_euclid(86_400);
     format!(

@@ -58,14 +58,7 @@ pub(crate) struct RunSettings {
 /// assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
 /// ```
 pub fn new_run_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    let mut x = h.finish();
+    let mut x = random_u64();
     (0..8)
         .map(|_| {
             let c = b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize];
@@ -73,4 +66,17 @@ pub fn new_run_id() -> String {
             char::from(c)
         })
         .collect()
+}
+
+/// 64 random bits (std's per-process random hash keys, mixed with the time): enough for ids,
+/// not for secrets.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }

@@ -139,7 +139,7 @@ pub(crate) fn sample_loop(
 pub(crate) fn stats_record(items: &[(String, f64)], unix: f64) -> StatsRecord {
     StatsRecord {
         stats_type: crate::proto::stats_record::StatsType::System.into(),
-        timestamp: Some(crate::metadata::timestamp(unix)),
+        timestamp: Some(crate::offline_run::timestamp(unix)),
         item: items
             .iter()
             .map(|(key, v)| StatsItem {
