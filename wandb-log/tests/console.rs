@@ -151,21 +151,7 @@ async fn console_and_tracing_lines_stream_as_output_log() {
     .await
     .expect("join");
     assert_eq!(report.upload_error, None);
-    let mut lines: Vec<(u64, String)> = Vec::new();
-    for body in common::bodies(&server).await {
-        let Some(file) = body.get("files").and_then(|f| f.get("output.log")) else {
-            continue;
-        };
-        let offset = file["offset"].as_u64().expect("offset");
-        for (i, l) in file["content"]
-            .as_array()
-            .expect("content")
-            .iter()
-            .enumerate()
-        {
-            lines.push((offset + i as u64, l.as_str().expect("text").to_owned()));
-        }
-    }
+    let lines = common::streamed_lines(&common::bodies(&server).await, "output.log");
     let offsets: Vec<u64> = lines.iter().map(|(o, _)| *o).collect();
     assert_eq!(offsets, [0, 1, 2], "one line per offset, from 0");
     let texts: Vec<(bool, &str)> = lines.iter().map(|(_, l)| strip_timestamp(l)).collect();
@@ -261,20 +247,7 @@ async fn a_console_line_longer_than_a_request_is_cut_and_the_upload_goes_on() {
     .await
     .expect("join");
     assert_eq!(report.upload_error, None);
-    let mut lines: Vec<(u64, String)> = Vec::new();
-    for body in common::bodies(&server).await {
-        if let Some(file) = body.get("files").and_then(|f| f.get("output.log")) {
-            let offset = file["offset"].as_u64().expect("offset");
-            for (i, l) in file["content"]
-                .as_array()
-                .expect("content")
-                .iter()
-                .enumerate()
-            {
-                lines.push((offset + i as u64, l.as_str().expect("text").to_owned()));
-            }
-        }
-    }
+    let lines = common::streamed_lines(&common::bodies(&server).await, "output.log");
     let offsets: Vec<u64> = lines.iter().map(|(o, _)| *o).collect();
     assert_eq!(offsets, [0, 1], "the long line keeps its offset");
     assert!(lines[0].1.len() < 10 * 1024 * 1024, "{}", lines[0].1.len());

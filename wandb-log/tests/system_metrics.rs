@@ -367,7 +367,6 @@ async fn online_events(resumed: bool, id: &str) -> (Vec<(u64, String)>, usize) {
     })
     .await
     .expect("join");
-    let mut lines = Vec::new();
     let bodies = common::bodies(&server).await;
     // The metadata goes into config `_wandb.e.<writer id>`, as the official client sends it.
     let metadata: Vec<Value> = bodies
@@ -389,20 +388,7 @@ async fn online_events(resumed: bool, id: &str) -> (Vec<(u64, String)>, usize) {
         "{}",
         metadata[0]
     );
-    for body in bodies {
-        let Some(file) = body.get("files").and_then(|f| f.get("wandb-events.jsonl")) else {
-            continue;
-        };
-        let offset = file["offset"].as_u64().expect("offset");
-        for (i, l) in file["content"]
-            .as_array()
-            .expect("content")
-            .iter()
-            .enumerate()
-        {
-            lines.push((offset + i as u64, l.as_str().expect("line").to_owned()));
-        }
-    }
+    let lines = common::streamed_lines(&bodies, "wandb-events.jsonl");
     std::fs::remove_dir_all(&dir).ok();
     (lines, samples)
 }

@@ -96,6 +96,20 @@ pub(crate) async fn bodies(server: &MockServer) -> Vec<Value> {
 
 /// Answers `CreateRunFiles` as W&B does: an upload URL on this server (`/upload/<name>`) for
 /// each name asked for.
+/// The lines of `file` (`output.log`, `wandb-events.jsonl`, ...) in the file-stream requests
+/// of `bodies`, each with its offset, in request order.
+pub(crate) fn streamed_lines(bodies: &[Value], file: &str) -> Vec<(u64, String)> {
+    let mut lines = Vec::new();
+    for part in bodies.iter().filter_map(|b| b.get("files")?.get(file)) {
+        let offset = part["offset"].as_u64().expect("offset");
+        let content = part["content"].as_array().expect("content");
+        for (line, at) in content.iter().zip(offset..) {
+            lines.push((at, line.as_str().expect("a text line").to_owned()));
+        }
+    }
+    lines
+}
+
 pub(crate) async fn mount_run_files(server: &MockServer) {
     struct UploadUrls(String);
     impl wiremock::Respond for UploadUrls {
