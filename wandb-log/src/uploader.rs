@@ -234,21 +234,21 @@ impl Uploader {
 
     /// Starts the next request if one is due and none is in flight.
     pub(crate) fn start_due(&mut self, now: Instant, finishing: bool) {
-        if !matches!(self.stream, StreamState::NotCreated) && self.stopped_by.is_none() {
-            self.move_files(now);
-        }
-        if self.stopped_by.is_some() || self.complete {
+        if self.stopped_by.is_some() {
             return;
         }
         // The log first: definitions read with the rows go to the config before the rows.
         // While a request is in flight, the next one is put together.
-        let full = self.read_log();
-        self.read_metrics();
+        let full = !self.complete && {
+            let full = self.read_log();
+            self.read_metrics();
+            full
+        };
         if !matches!(self.stream, StreamState::NotCreated) {
-            // Files records read just now start their uploads.
+            // Files records read so far start their uploads (also after the exit code).
             self.move_files(now);
         }
-        if self.flight.is_some() || self.retry_at.is_some_and(|t| now < t) {
+        if self.complete || self.flight.is_some() || self.retry_at.is_some_and(|t| now < t) {
             return;
         }
         if matches!(self.stream, StreamState::NotCreated) || self.config_changed {
