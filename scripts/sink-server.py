@@ -1,42 +1,73 @@
-"""A W&B stand-in that accepts everything at once, on 127.0.0.1: measures the client's own
-upload cost (openwandb's ingestion, about 3,300 rows/s here, would dominate otherwise).
+"""A W&B stand-in that accepts everything at once, on 127.0.0.1: measures a client's own
+upload cost (openwandb's ingestion, 6,000-17,000 rows/s here, would dominate otherwise).
+It answers what `wandb-rs` and the official `wandb sync` 0.31.0 ask (the GraphQL operations
+of `../shared/reference/captures/sync_offline_run.jsonl`, the file stream, file PUTs).
 
     python3 scripts/sink-server.py PORT   # then WANDB_BASE_URL=http://127.0.0.1:PORT
-Prints one line per file-stream request to stderr: history rows received, complete flag.
+Prints one line per file-stream request to stderr: run id, history rows received, complete
+flag; and one line per GraphQL operation it does not know (answered with empty data).
 """
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BUCKET = {"data": {"upsertBucket": {"inserted": True, "bucket": {
-    "id": "UnVuOjE=", "name": None, "displayName": None, "description": None, "config": None,
-    "sweepName": None, "historyLineCount": 0,
-    "project": {"id": "UHJvamVjdDox", "name": "sink", "entity": {"id": "RW50aXR5OjE=", "name": "sink"}}}}}}
+PROJECT = {"id": "UHJvamVjdDox", "name": "sink", "entity": {"id": "RW50aXR5OjE=", "name": "sink"}}
 # The sink holds no run: `RunResumeStatus` (asked by `wandb-rs sync`) answers "no such run".
-NO_RUN = {"data": {"model": {"id": "UHJvamVjdDox", "name": "sink",
-                             "entity": {"id": "RW50aXR5OjE=", "name": "sink"}, "bucket": None}}}
+NO_RUN = {"data": {"model": dict(PROJECT, bucket=None)}}
+FEATURES = {"data": {"serverInfo": {"features": [{"name": "LARGE_FILENAMES", "isEnabled": True}]}}}
+
+
+def bucket(variables):
+    return {"data": {"upsertBucket": {"inserted": True, "bucket": {
+        "id": "UnVuOjE=", "name": variables.get("name"), "displayName": None,
+        "description": None, "config": None, "sweepName": None, "historyLineCount": 0,
+        "project": PROJECT}}}}
+
+
+def run_files(variables, host):
+    files = [{"name": name, "uploadUrl": f"http://{host}/upload/{name}"}
+             for name in variables.get("files", [])]
+    return {"data": {"createRunFiles": {"runID": "UnVuOjE=", "uploadHeaders": [], "files": files}}}
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionResetError:
+            pass  # a client closing its kept-alive connection as it exits
+
+    def do_PUT(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.reply({})
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.endswith("/file_stream"):
             # Answered at once and counted without parsing (json.loads of 10 MiB costs this
             # server 35 ms a request, on the client's critical path): every history line
             # has one `_step` key, escaped inside its JSON string (so has the summary).
-            self.reply({})
+            self.reply({"exitcode": None, "limits": {}})
             rows = body.count(b'\\"_step\\":') - (b'"wandb-summary.json"' in body)
             complete = b'"complete":true' in body
-            print(f"file_stream rows={rows} complete={complete}", file=sys.stderr)
+            run = self.path.split("/")[-2]
+            print(f"file_stream run={run} rows={rows} complete={complete}", file=sys.stderr)
             return
         query = json.loads(body)
-        if query.get("operationName") == "RunResumeStatus":
-            reply = NO_RUN
+        text, variables = query.get("query", ""), query.get("variables") or {}
+        if "RunResumeStatus" in text:
+            self.reply(NO_RUN)
+        elif "upsertBucket" in text:
+            self.reply(bucket(variables))
+        elif "createRunFiles" in text:
+            self.reply(run_files(variables, self.headers.get("Host")))
+        elif "serverInfo" in text:
+            self.reply(FEATURES)
         else:
-            reply = dict(BUCKET)
-            name = query.get("variables", {}).get("name")
-            reply["data"]["upsertBucket"]["bucket"]["name"] = name
-        self.reply(reply)
+            print(f"graphql unknown: {text.strip()[:60]!r}", file=sys.stderr)
+            self.reply({"data": {}})
 
     def reply(self, reply):
         data = json.dumps(reply).encode()
