@@ -274,10 +274,10 @@ impl Client {
                 .post(url)
                 .headers(self.headers())
                 .body(body.clone());
-            match &auth {
+            Ok(match &auth {
                 Some(auth) => request.header(AUTHORIZATION, auth.clone()),
                 None => request,
-            }
+            })
         };
         let sending = Sending {
             url,
@@ -292,16 +292,17 @@ impl Client {
     /// The one retry loop of the crate (GraphQL, the file stream, uploads): sends what
     /// `request` builds until it succeeds, fails in a way `sending.safety` does not retry
     /// (see [`Failure`]), or the policy runs out; waits [`RetryPolicy::wait`] in between,
-    /// the server's `Retry-After` included. Returns the 2xx reply, else the last error.
+    /// the server's `Retry-After` included. Returns the 2xx reply, else the last error; an
+    /// error building a request (a file to upload gone) ends it at once.
     pub(crate) async fn send(
         &self,
-        request: impl Fn() -> reqwest::RequestBuilder,
+        request: impl Fn() -> Result<reqwest::RequestBuilder, Error>,
         sending: &Sending<'_>,
     ) -> Result<Reply, Error> {
         let policy = sending.policy;
         let mut attempt = 0;
         loop {
-            let sent = request().timeout(policy.timeout);
+            let sent = request()?.timeout(policy.timeout);
             let (error, failure, after) = match self.attempt(sent, sending).await {
                 Attempt::Done(reply) => return Ok(reply),
                 Attempt::Failed(error, failure, after) => (error, failure, after),

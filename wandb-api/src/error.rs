@@ -71,6 +71,14 @@ pub enum Error {
     /// The sweep config is invalid.
     #[error(transparent)]
     Sweep(#[from] wandb_sweep::Error),
+    /// A file to upload could not be opened or read.
+    #[error("cannot read {} for upload: {source}; check that it exists and is readable", .path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -52,6 +52,7 @@
 mod client;
 mod error;
 mod extended_json;
+mod file_body;
 mod file_stream;
 mod graphql;
 mod netrc;

@@ -136,3 +136,80 @@ async fn uploads_follow_the_graphql_retry_rules_and_retry_after() {
     assert_eq!(server.received_requests().await.expect("recorded").len(), 3);
     assert_eq!(client.retries(), 2);
 }
+
+/// A scratch file `wandb-api-files-<name>-<pid>` holding `data`.
+fn scratch_file(name: &str, data: &[u8]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("wandb-api-files-{name}-{}", std::process::id()));
+    std::fs::write(&path, data).expect("write scratch file");
+    path
+}
+
+#[tokio::test]
+async fn a_file_is_streamed_with_its_exact_length_and_sent_whole_again_on_retry() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    // Several read chunks and an odd tail.
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 12_345)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    let file = scratch_file("stream", &data);
+    let client = client_for(&server.uri(), fast_retry(3));
+    let headers = [("X-Upload-Token".to_owned(), "abc".to_owned())];
+    client
+        .upload_file(
+            &format!("{}/upload/model.ckpt", server.uri()),
+            &headers,
+            &file,
+        )
+        .await
+        .expect("after a 503");
+    std::fs::remove_file(&file).expect("cleanup");
+    let puts = server.received_requests().await.expect("recorded");
+    assert_eq!(puts.len(), 2, "one 503, then the retry");
+    for put in &puts {
+        // Signed storage URLs (S3, GCS) refuse chunked bodies: the length is announced.
+        assert_eq!(
+            put.headers.get("content-length").expect("a Content-Length"),
+            &data.len().to_string()
+        );
+        assert!(put.headers.get("transfer-encoding").is_none());
+        assert!(put.headers.get("authorization").is_none());
+        assert_eq!(put.headers.get("x-upload-token").expect("header"), "abc");
+    }
+    assert!(puts[1].body == data, "the retry sent the whole file again");
+}
+
+#[tokio::test]
+async fn a_file_that_cannot_be_opened_fails_at_once_without_a_request() {
+    let server = MockServer::start().await;
+    let client = client_for(&server.uri(), fast_retry(3));
+    let missing =
+        std::env::temp_dir().join(format!("wandb-api-files-missing-{}", std::process::id()));
+    let err = client
+        .upload_file(&format!("{}/upload/x", server.uri()), &[], &missing)
+        .await
+        .expect_err("no such file");
+    assert!(
+        matches!(&err, wandb_api::Error::File { path, .. } if *path == missing),
+        "{err}"
+    );
+    assert!(err.to_string().contains("check that it exists"), "{err}");
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
+    assert_eq!(client.retries(), 0);
+}

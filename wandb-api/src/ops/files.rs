@@ -1,10 +1,13 @@
 //! Run files: signed upload URLs (`createRunFiles`) and the PUT, which never carries the
 //! W&B credentials.
 
+use std::path::Path;
+
 use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 
 use crate::client::{Client, Sending};
 use crate::error::{Error, excerpt};
+use crate::file_body::FileBody;
 use crate::graphql::{CreateRunFiles, create_run_files};
 use crate::retry::RetrySafety;
 
@@ -73,6 +76,51 @@ impl Client {
     ) -> Result<(), Error> {
         // Shared, not copied, by every attempt.
         let bytes: bytes::Bytes = bytes.into();
+        self.put(url, headers, || Ok(reqwest::Body::from(bytes.clone())))
+            .await
+    }
+
+    /// PUTs the file at `path` to a signed URL as [`Client::upload`] does, reading it while it
+    /// is sent: memory stays at a few hundred KB whatever the file's size. The body has the
+    /// file's exact length (a `Content-Length`); each attempt opens the file again.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wandb_api::Client) -> Result<(), wandb_api::Error> {
+    /// let targets = client.create_run_files("team", "proj", "abc123", &["model.ckpt".into()]).await?;
+    /// for (name, url) in &targets.files {
+    ///     client.upload_file(url, &targets.headers, std::path::Path::new(name)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::File`] when the file cannot be opened (not retried), else as
+    /// [`Client::upload`]; a file that becomes shorter while it is sent fails the attempt,
+    /// which is retried.
+    pub async fn upload_file(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        path: &Path,
+    ) -> Result<(), Error> {
+        self.put(url, headers, || {
+            FileBody::open(path)
+                .map(reqwest::Body::wrap)
+                .map_err(|source| Error::File {
+                    path: path.to_owned(),
+                    source,
+                })
+        })
+        .await
+    }
+
+    /// The PUT of an upload, with the body `body` makes for each attempt.
+    async fn put(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: impl Fn() -> Result<reqwest::Body, Error>,
+    ) -> Result<(), Error> {
         let headers: Vec<(HeaderName, HeaderValue)> = headers
             .iter()
             .filter_map(|(k, v)| {
@@ -87,10 +135,10 @@ impl Client {
                 .http()
                 .put(url)
                 .header(USER_AGENT, "wandb-rs")
-                .body(bytes.clone());
-            headers
+                .body(body()?);
+            Ok(headers
                 .iter()
-                .fold(request, |r, (k, v)| r.header(k.clone(), v.clone()))
+                .fold(request, |r, (k, v)| r.header(k.clone(), v.clone())))
         };
         let sending = Sending {
             url,
