@@ -23,7 +23,8 @@ pub(crate) fn classify(e: &ApiError) -> ErrorClass {
         | ApiError::Unauthorized
         | ApiError::NotFound { .. }
         | ApiError::GraphQl { .. }
-        | ApiError::Configuration(_) => ErrorClass::Permanent,
+        | ApiError::Configuration(_)
+        | ApiError::File { .. } => ErrorClass::Permanent,
         _ => ErrorClass::Transient,
     }
 }

@@ -1,14 +1,14 @@
 //! The upload of run files: every file a `files` record of the log names (saved files,
 //! media, metadata) is uploaded from the run's `files/` (`createRunFiles` for signed URLs,
-//! then a PUT of the bytes, retried by the API client), in tasks of their own so that file
-//! uploads never hold up history rows. `Now` files go when their record is read, `Live`
-//! files then and again when they change (at most every [`LIVE_UPLOAD_INTERVAL`]), `End` and `Live`
-//! files once more when the exit record is read; `output.log` goes at the end too. The file
-//! stream's next request names the files uploaded (`uploaded`), as the official client does.
-//! At most 64 files go in one `createRunFiles`; a file that fails for a transient reason
-//! (5xx, rate limit, lost connection) is tried again with backoff (up to a minute apart) while
-//! the run lives, one refused for good is reported; a name outside `files/` is never read.
-
+//! then a PUT of the file, read while it is sent and retried by the API client), in tasks of
+//! their own so that file uploads never hold up history rows. `Now` files go when their
+//! record is read, `Live` files then and again when they change (at most every
+//! [`LIVE_UPLOAD_INTERVAL`]), `End` and `Live` files once more when the exit record is read;
+//! `output.log` goes at the end too. The file stream's next request names the files uploaded
+//! (`uploaded`), as the official client does. At most 64 files go in one `createRunFiles`; a
+//! file that fails for a transient reason (5xx, rate limit, lost connection) is tried again
+//! with backoff (up to a minute apart) while the run lives, one refused for good is reported;
+//! a name outside `files/` is never read.
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -308,14 +308,15 @@ fn enqueue(queue: &mut IndexSet<String>, name: &str) {
     }
 }
 
-/// Uploads `names` from `dir`: reads them, asks for their URLs, PUTs each. A file that cannot
-/// be read fails alone.
+/// Uploads `names` from `dir`: asks for their URLs, PUTs each, read while it is sent (a
+/// file of many GB needs no more memory than a small one). A file that cannot be read fails
+/// alone.
 async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>) -> Vec<Done> {
     let mut results = Vec::new();
-    let mut files = Vec::new();
+    let mut readable = Vec::new();
     for name in names {
-        match std::fs::read(dir.join(&name)) {
-            Ok(bytes) => files.push((name, bytes)),
+        match std::fs::File::open(dir.join(&name)) {
+            Ok(_) => readable.push(name),
             Err(e) => results.push((
                 name,
                 Err(Failure::permanent(format!(
@@ -324,30 +325,29 @@ async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>
             )),
         }
     }
-    if files.is_empty() {
+    if readable.is_empty() {
         return results;
     }
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let (entity, project, run_id) = target;
     let targets = match client
-        .create_run_files(entity, project, run_id, &names)
+        .create_run_files(entity, project, run_id, &readable)
         .await
     {
         Ok(t) => t,
         Err(e) => {
             results.extend(
-                names
+                readable
                     .into_iter()
                     .map(|n| (n, Err(Failure::of("W&B gave no upload URL", &e)))),
             );
             return results;
         }
     };
-    for (name, bytes) in files {
+    for name in readable {
         let url = targets.files.iter().find(|(n, _)| *n == name);
         let result = match url {
             Some((_, url)) => client
-                .upload(url, &targets.headers, bytes)
+                .upload_file(url, &targets.headers, &dir.join(&name))
                 .await
                 .map_err(|e| Failure::of("the upload was refused or failed", &e)),
             None => Err(Failure::permanent(

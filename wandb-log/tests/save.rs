@@ -1,5 +1,5 @@
 //! Files saved with a run (`Run::save`): the `files` record offline (as the official client
-//! writes it), and online the upload (`createRunFiles`, then a PUT of the bytes) without
+//! writes it), and online the upload (`createRunFiles`, then a PUT of the file) without
 //! holding up the run, retried on a 500, reported on a 403 or when the file is gone; `sync`
 //! uploads the files of an offline run.
 
@@ -193,6 +193,39 @@ async fn saved_files_upload_with_their_names_and_bytes() {
         "the file stream names the uploaded files: {reported:?}"
     );
     assert_eq!(last_stream_body(&bodies)["exitcode"], 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A file of several MiB (many read chunks: files are read while they are sent, never held
+/// whole) arrives byte for byte, with its length announced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_saved_file_is_streamed_whole() {
+    let server = server("save0005").await;
+    common::mount_puts(&server).await;
+    let dir = common::tmp("save-large");
+    let data: Vec<u8> = (0..5 * 1024 * 1024 + 4_321)
+        .map(|i| (i * 7 % 256) as u8)
+        .collect();
+    std::fs::write(dir.join("model.ckpt"), &data).expect("write");
+    let d = dir.clone();
+    let report = online(&server, &dir, "save0005", move |run| {
+        run.save(d.join("model.ckpt"), SavePolicy::End)
+            .expect("save");
+    })
+    .await;
+    assert_eq!(report.files_uploaded, ["model.ckpt"]);
+    let put = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .into_iter()
+        .find(|r| r.method.as_str() == "PUT")
+        .expect("a PUT");
+    assert_eq!(
+        put.headers.get("content-length").expect("a Content-Length"),
+        &data.len().to_string()
+    );
+    assert!(put.body == data, "the file arrived whole");
     std::fs::remove_dir_all(&dir).ok();
 }
 
