@@ -5,7 +5,8 @@ of `../shared/reference/captures/sync_offline_run.jsonl`, the file stream, file 
 
     python3 scripts/sink-server.py PORT   # then WANDB_BASE_URL=http://127.0.0.1:PORT
 Prints one line per file-stream request to stderr: run id, history rows received, complete
-flag; and one line per GraphQL operation it does not know (answered with empty data).
+flag; one per file PUT with its bytes; one per GraphQL operation it does not know (answered
+with empty data).
 """
 import json
 import sys
@@ -40,7 +41,15 @@ class Handler(BaseHTTPRequestHandler):
             pass  # a client closing its kept-alive connection as it exits
 
     def do_PUT(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        # Read and dropped a MiB at a time (a checkpoint of GBs is not held).
+        left = int(self.headers.get("Content-Length", 0))
+        size = left
+        while left > 0:
+            got = len(self.rfile.read(min(left, 1 << 20)))
+            if got == 0:
+                break
+            left -= got
+        print(f"put {self.path} bytes={size - left}", file=sys.stderr)
         self.reply({})
 
     def do_POST(self):

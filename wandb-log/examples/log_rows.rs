@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release -p wandb-log --example log_rows -- --rows 1000000 --metrics 10 --mode offline`
 //! (`--finish-timeout SECS`, default 30: how long `finish` waits for a slow server;
-//! `--rows-per-second R`: paced logging, default unpaced).
+//! `--rows-per-second R`: paced logging, default unpaced; `--save FILE`: the file is saved
+//! with the run, uploaded at the end, and the line gains `"files_uploaded"`, a count).
 #![expect(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -50,6 +51,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let saved = args.iter().any(|a| a == "--save");
+    if saved && let Err(e) = run.save(arg(&args, "--save", ""), wandb_log::SavePolicy::End) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
     let start = Instant::now();
     for step in 0..rows {
         let row: Vec<(&str, f64)> = names
@@ -76,7 +82,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let line = serde_json::json!({
+    let mut line = serde_json::json!({
         "run_id": run.id(),
         "dir": report.dir.map(|d| d.display().to_string()),
         "rows": report.rows_written.max(report.rows_logged),
@@ -85,5 +91,8 @@ fn main() {
         "finish_ms": finish_start.elapsed().as_millis() as u64,
         "upload_error": report.upload_error,
     });
+    if saved {
+        line["files_uploaded"] = report.files_uploaded.len().into();
+    }
     println!("{line}");
 }
