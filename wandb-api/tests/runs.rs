@@ -51,6 +51,8 @@ async fn upsert_sends_what_the_official_client_sends() {
         "notes",
         "host",
         "program",
+        "repo",
+        "commit",
         "jobType",
         "tags",
         "sweep",
@@ -65,6 +67,22 @@ async fn upsert_sends_what_the_official_client_sends() {
     assert_eq!(ours_cfg["lr"], theirs_cfg["lr"]);
     assert_eq!(ours_cfg["nested"], theirs_cfg["nested"]);
     assert!(ours_cfg["_wandb"]["value"]["t"]["5"].is_string());
+}
+
+#[tokio::test]
+async fn upsert_names_the_code_by_repo_and_commit() {
+    let (server, client) = setup().await;
+    let (_, data) = captured("online_run.jsonl", "mutation UpsertBucket").remove(0);
+    reply(&server, "UpsertBucket", data).await;
+    let run = RunUpsert {
+        repo: Some("https://github.com/acme/trainer.git".into()),
+        commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        ..official_run()
+    };
+    client.upsert_run(&run).await.expect("created");
+    let ours = &bodies(&server, "UpsertBucket").await[0]["variables"];
+    assert_eq!(ours["repo"], "https://github.com/acme/trainer.git");
+    assert_eq!(ours["commit"], "0123456789abcdef0123456789abcdef01234567");
 }
 
 #[tokio::test]

@@ -35,6 +35,10 @@ pub struct RunUpsert {
     pub host: Option<String>,
     /// The program path.
     pub program: Option<String>,
+    /// The git remote URL of the code (the run page's "Git repository").
+    pub repo: Option<String>,
+    /// The git commit of the code.
+    pub commit: Option<String>,
     /// The sweep id the run belongs to.
     pub sweep: Option<String>,
     /// The run config (plain values; see [`config_json`]).
@@ -157,6 +161,8 @@ impl Client {
             config: run.config.as_ref().map(config_json),
             host: run.host.clone(),
             program: run.program.clone(),
+            repo: run.repo.clone(),
+            commit: run.commit.clone(),
             job_type: run.job_type.clone(),
             sweep: run.sweep.clone(),
             tags: run.tags.clone(),
