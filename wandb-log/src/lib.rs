@@ -59,6 +59,7 @@ pub mod media;
 mod metadata;
 mod metric;
 mod offline_run;
+mod origin;
 mod outbox;
 mod panic_note;
 pub mod proto;

@@ -13,15 +13,14 @@ use prost::Message;
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::git_info::GitInfo;
 use crate::gpu::GpuInventory;
 use crate::offline_run::OfflineRun;
 use crate::offline_run::{civil_from_days, timestamp};
+use crate::origin::Origin;
 use crate::proto::files_item::{FileType, PolicyType};
 use crate::proto::record::RecordType;
 use crate::proto::{
-    CpuInfo, DiskInfo, EnvironmentRecord, FilesItem, FilesRecord, GitRepoRecord, MemoryInfo,
-    Record, Timestamp,
+    CpuInfo, DiskInfo, EnvironmentRecord, FilesItem, FilesRecord, MemoryInfo, Record, Timestamp,
 };
 
 /// The name of the metadata file in the run's `files/`.
@@ -34,16 +33,8 @@ pub(crate) struct MetadataInput {
     pub(crate) started_at: f64,
     /// The directory that holds `wandb/`.
     pub(crate) root: PathBuf,
-    /// `WANDB_HOST`, else the host name.
-    pub(crate) host: Option<String>,
-    /// `WANDB_PROGRAM`, else the program as started (`argv[0]`).
-    pub(crate) program: Option<String>,
-    /// Where to look for the git repository (`WANDB_GIT_ROOT`, else the current
-    /// directory); `None` with `WANDB_DISABLE_GIT`.
-    pub(crate) git_root: Option<PathBuf>,
-    /// `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL`: they win over the repository's.
-    pub(crate) git_commit: Option<String>,
-    pub(crate) git_remote: Option<String>,
+    /// The host, program and git state.
+    pub(crate) origin: Origin,
     /// `SLURM_*` variables, lower-cased without the prefix.
     pub(crate) slurm: Vec<(String, String)>,
 }
@@ -71,19 +62,6 @@ impl Environment {
     /// The records for `input` and the machine's `resources`.
     pub(crate) fn new(input: &MetadataInput, resources: &Resources) -> Environment {
         let writer_id = writer_id();
-        let git = input.git_root.as_deref().and_then(GitInfo::discover);
-        let commit = input
-            .git_commit
-            .clone()
-            .or_else(|| git.as_ref().and_then(|g| g.commit.clone()));
-        let remote = input
-            .git_remote
-            .clone()
-            .or_else(|| git.as_ref().and_then(|g| g.remote_url.clone()));
-        let git = (commit.is_some() || remote.is_some()).then(|| GitRepoRecord {
-            remote_url: remote.unwrap_or_default(),
-            commit: commit.unwrap_or_default(),
-        });
         let context = EnvironmentRecord {
             os: os_name(),
             started_at: Some(timestamp(input.started_at)),
@@ -92,24 +70,12 @@ impl Environment {
                 .skip(1)
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
-            program: input
-                .program
-                .clone()
-                .or_else(|| {
-                    std::env::args_os()
-                        .next()
-                        .map(|a| a.to_string_lossy().into_owned())
-                })
-                .unwrap_or_default(),
-            git,
+            program: input.origin.program.clone(),
+            git: input.origin.git.clone(),
             root: std::path::absolute(&input.root)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            host: input
-                .host
-                .clone()
-                .or_else(sysinfo::System::host_name)
-                .unwrap_or_default(),
+            host: input.origin.host.clone(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
@@ -373,7 +339,7 @@ pub(crate) fn write(log: &mut OfflineRun, env: &Environment) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::GpuNvidiaInfo;
+    use crate::proto::{GitRepoRecord, GpuNvidiaInfo};
 
     /// The reference run's two records (`media-records-0.31.0.txt`), with git, a GPU and a
     /// Slurm variable added.
@@ -472,25 +438,20 @@ mod tests {
 
     #[test]
     fn the_context_names_the_program_git_and_start() {
-        let dir = std::env::temp_dir().join(format!("wandb-log-meta-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
-        std::fs::write(
-            dir.join(".git/HEAD"),
-            "0123456789abcdef0123456789abcdef01234567\n",
-        )
-        .expect("write");
         let input = MetadataInput {
             started_at: 1_796_612_933.5,
-            root: dir.clone(),
-            host: Some("trainer-7".into()),
-            program: Some("train".into()),
-            git_root: Some(dir.clone()),
-            git_remote: Some("https://example.com/x.git".into()),
+            root: std::env::temp_dir(),
+            origin: Origin {
+                host: "trainer-7".into(),
+                program: "train".into(),
+                git: Some(GitRepoRecord {
+                    remote_url: "https://example.com/x.git".into(),
+                    commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                }),
+            },
             ..MetadataInput::default()
         };
         let env = Environment::new(&input, &Resources::default());
-        std::fs::remove_dir_all(&dir).ok();
         let c = &env.context;
         assert_eq!(
             (c.host.as_str(), c.program.as_str()),
@@ -503,22 +464,15 @@ mod tests {
                 nanos: 500_000_000
             })
         );
-        let git = env.context.git.as_ref().expect("git");
-        assert_eq!(git.commit, "0123456789abcdef0123456789abcdef01234567");
-        assert_eq!(git.remote_url, "https://example.com/x.git");
+        assert_eq!(env.context.git, input.origin.git);
         assert_eq!(c.writer_id, env.resources.writer_id);
         assert!(!c.os.is_empty() && !c.executable.is_empty());
         let json: Json = serde_json::from_str(&env.metadata_json()).expect("json");
         assert_eq!(json["startedAt"], "2026-12-07T03:08:53.500Z");
         assert_eq!(json["memory"], Json::Null, "no memory total: left out");
-        let none = MetadataInput {
-            git_root: None,
-            git_remote: None,
-            ..input
-        };
         assert_eq!(
-            Environment::new(&none, &Resources::default()).context.git,
-            None
+            json["git"]["commit"],
+            "0123456789abcdef0123456789abcdef01234567"
         );
     }
 }

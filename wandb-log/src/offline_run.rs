@@ -16,8 +16,8 @@ use crate::proto::files_item::{FileType, PolicyType};
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{
-    ConfigItem, ConfigRecord, FilesItem, FilesRecord, MetricRecord, OutputRawRecord, Record,
-    RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
+    ConfigItem, ConfigRecord, FilesItem, FilesRecord, GitRepoRecord, MetricRecord, OutputRawRecord,
+    Record, RunExitRecord, RunRecord, SummaryItem, SummaryRecord, Timestamp,
 };
 use crate::transaction_log::LogWriter;
 
@@ -44,6 +44,12 @@ pub struct RunInfo {
     pub sweep_id: Option<String>,
     /// The config (a mapping of plain values).
     pub config: Value,
+    /// The machine's host name.
+    pub host: Option<String>,
+    /// The git remote URL of the code (credentials removed).
+    pub git_remote: Option<String>,
+    /// The git commit of the code.
+    pub git_commit: Option<String>,
 }
 
 /// An offline run being written: a `.wandb` log in its own directory.
@@ -332,6 +338,11 @@ pub(crate) fn run_record(info: &RunInfo, start: i64) -> RunRecord {
         start_time: Some(Timestamp {
             seconds: start,
             nanos: 0,
+        }),
+        host: text(&info.host),
+        git: (info.git_remote.is_some() || info.git_commit.is_some()).then(|| GitRepoRecord {
+            remote_url: text(&info.git_remote),
+            commit: text(&info.git_commit),
         }),
         ..RunRecord::default()
     }

@@ -156,6 +156,7 @@ impl Run {
             Mode::Offline | Mode::Online => Some(spawn(
                 &start.settings,
                 &start.config,
+                &start.metadata.origin,
                 start.online,
                 Arc::clone(&stop),
                 Arc::clone(&outbox),

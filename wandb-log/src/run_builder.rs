@@ -10,6 +10,7 @@ use wandb_sweep::Value;
 
 use crate::error::Error;
 use crate::metadata::MetadataInput;
+use crate::origin::{Origin, OriginInput};
 use crate::resume::{self, Resume};
 use crate::run::Run;
 use crate::settings::{Mode, RunSettings, new_run_id};
@@ -189,7 +190,10 @@ impl RunBuilder {
     /// git commit and remote) as the official client does, in the run's log and in
     /// `files/wandb-metadata.json`: on by default for online and offline runs (else
     /// `WANDB__DISABLE_META`). `WANDB_HOST`, `WANDB_PROGRAM`, `WANDB_DISABLE_GIT`,
-    /// `WANDB_GIT_ROOT`, `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL` are read.
+    /// `WANDB_GIT_ROOT`, `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL` are read. The host and
+    /// the git remote and commit are also in the run record, and go to W&B with the run
+    /// (`upsertBucket`: the runs table's Hostname and Commit), with the program, even when
+    /// the metadata is off (git not with `WANDB_DISABLE_GIT`).
     ///
     /// ```
     /// let run = wandb_log::Run::builder()
@@ -494,21 +498,29 @@ fn system_settings(
     })
 }
 
-/// What the metadata takes from the settings and `WANDB_*` variables.
+/// What the metadata takes from the settings and `WANDB_*` variables; the origin (host,
+/// program, git) is resolved here, once, except for a disabled run, which records nothing.
 fn metadata_input(settings: &RunSettings, env: &impl Fn(&str) -> Option<String>) -> MetadataInput {
     let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let git = !flag(env, "WANDB_DISABLE_GIT");
     let git_var = |k: &str| var(k).filter(|_| git);
+    let git_root = git_var("WANDB_GIT_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok().filter(|_| git));
+    let origin = match settings.mode {
+        Mode::Disabled => Origin::default(),
+        Mode::Online | Mode::Offline => Origin::resolve(OriginInput {
+            host: var("WANDB_HOST"),
+            program: var("WANDB_PROGRAM"),
+            git_root: git_root.as_deref(),
+            git_commit: git_var("WANDB_GIT_COMMIT"),
+            git_remote: git_var("WANDB_GIT_REMOTE_URL"),
+        }),
+    };
     MetadataInput {
         started_at: 0.0,
         root: settings.dir.clone(),
-        host: var("WANDB_HOST"),
-        program: var("WANDB_PROGRAM"),
-        git_root: git_var("WANDB_GIT_ROOT")
-            .map(PathBuf::from)
-            .or_else(|| std::env::current_dir().ok().filter(|_| git)),
-        git_commit: git_var("WANDB_GIT_COMMIT"),
-        git_remote: git_var("WANDB_GIT_REMOTE_URL"),
+        origin,
         slurm: crate::metadata::slurm_vars(),
     }
 }

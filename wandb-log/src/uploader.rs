@@ -530,6 +530,9 @@ pub(crate) fn upsert_of(run: &RunRecord) -> RunUpsert {
         group: text(&run.run_group),
         job_type: text(&run.job_type),
         sweep: text(&run.sweep_id),
+        host: text(&run.host),
+        repo: run.git.as_ref().and_then(|g| text(&g.remote_url)),
+        commit: run.git.as_ref().and_then(|g| text(&g.commit)),
         config,
         ..RunUpsert::default()
     }

@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::file_upload::{FilesOutcome, OUTPUT_LOG};
 use crate::history::HistoryWriter;
 use crate::offline_run::{OfflineRun, RunInfo, run_record, unix_now};
+use crate::origin::Origin;
 use crate::outbox::{Batch, Outbox};
 use crate::save::{SavedFile, SavedFiles};
 use crate::settings::{Mode, RunSettings};
@@ -139,11 +140,12 @@ struct Writer {
 pub(crate) fn spawn(
     settings: &RunSettings,
     config: &Value,
+    origin: &Origin,
     online: Option<Online>,
     stop: Arc<AtomicBool>,
     outbox: Arc<Outbox>,
 ) -> Result<WriterHandle, Error> {
-    let info = run_info(settings, config);
+    let info = run_info(settings, config, origin);
     let t0 = unix_now();
     #[expect(
         clippy::cast_possible_truncation,
@@ -172,6 +174,7 @@ pub(crate) fn spawn(
     let upload = match online {
         Some(o) => {
             let mut upsert = upsert_of(&run_record(&info, start));
+            upsert.program = Some(origin.program.clone()).filter(|p| !p.is_empty());
             let mut stored = wandb_api::Offsets::default();
             if let Some(state) = &o.resumed {
                 crate::resume::continue_run(&mut upsert, state);
@@ -214,7 +217,9 @@ impl Drop for CloseOnExit {
     }
 }
 
-fn run_info(settings: &RunSettings, config: &Value) -> RunInfo {
+fn run_info(settings: &RunSettings, config: &Value, origin: &Origin) -> RunInfo {
+    let git = origin.git.as_ref();
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     RunInfo {
         run_id: settings.run_id.clone(),
         entity: settings.entity.clone(),
@@ -226,6 +231,9 @@ fn run_info(settings: &RunSettings, config: &Value) -> RunInfo {
         tags: settings.tags.clone(),
         sweep_id: settings.sweep_id.clone(),
         config: config.clone(),
+        host: text(&origin.host),
+        git_remote: git.and_then(|g| text(&g.remote_url)),
+        git_commit: git.and_then(|g| text(&g.commit)),
     }
 }
 
