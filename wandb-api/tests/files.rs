@@ -213,3 +213,35 @@ async fn a_file_that_cannot_be_opened_fails_at_once_without_a_request() {
     );
     assert_eq!(client.retries(), 0);
 }
+
+/// A large upload on a slow link is not cut off at the policy's timeout (and sent again from
+/// its start forever): an attempt has the timeout plus the bytes' time at 16 KiB/s.
+#[tokio::test]
+async fn an_upload_attempt_has_time_for_its_bytes_beyond_the_policy_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(900)))
+        .mount(&server)
+        .await;
+    let policy = wandb_api::RetryPolicy {
+        timeout: std::time::Duration::from_millis(300),
+        ..fast_retry(0)
+    };
+    let client = client_for(&server.uri(), policy);
+    let url = format!("{}/upload/slow", server.uri());
+    // 64 KiB: 4 s more than the 300 ms, so the answer after 900 ms is in time.
+    client
+        .upload(&url, &[], vec![0u8; 64 * 1024])
+        .await
+        .expect("in time");
+    let file = scratch_file("slow", &[0u8; 64 * 1024]);
+    let sent = client.upload_file(&url, &[], &file).await;
+    std::fs::remove_file(&file).expect("cleanup");
+    sent.expect("in time");
+    // One byte: only the policy's 300 ms.
+    let err = client
+        .upload(&url, &[], vec![0u8])
+        .await
+        .expect_err("too slow");
+    assert!(matches!(err, wandb_api::Error::Timeout(_)), "{err}");
+}

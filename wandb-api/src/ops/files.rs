@@ -2,6 +2,7 @@
 //! W&B credentials.
 
 use std::path::Path;
+use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 
@@ -9,7 +10,7 @@ use crate::client::{Client, Sending};
 use crate::error::{Error, excerpt};
 use crate::file_body::FileBody;
 use crate::graphql::{CreateRunFiles, create_run_files};
-use crate::retry::RetrySafety;
+use crate::retry::{RetryPolicy, RetrySafety};
 
 /// Where to upload run files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +64,10 @@ impl Client {
 
     /// PUTs `bytes` to a signed URL with the given headers and no W&B credentials. Retried
     /// as every request of the client is (the same failures, the same policy, `Retry-After`
-    /// honoured up to its `max_wait`): a PUT of the same bytes can be repeated.
+    /// honoured up to its `max_wait`): a PUT of the same bytes can be repeated. An attempt
+    /// may take the policy's `timeout` plus the time the bytes need at 16 KiB/s (a large
+    /// file on a slow link is not cut off and sent again from its start forever; the
+    /// official client sets no limit on transfers).
     ///
     /// # Errors
     /// [`Error::Http`] for a refused upload (an expired URL is a 403 here, not a refused API
@@ -76,13 +80,18 @@ impl Client {
     ) -> Result<(), Error> {
         // Shared, not copied, by every attempt.
         let bytes: bytes::Bytes = bytes.into();
-        self.put(url, headers, || Ok(reqwest::Body::from(bytes.clone())))
+        let len = bytes.len() as u64;
+        self.put(url, headers, len, || Ok(reqwest::Body::from(bytes.clone())))
             .await
     }
 
     /// PUTs the file at `path` to a signed URL as [`Client::upload`] does, reading it while it
     /// is sent: memory stays at a few hundred KB whatever the file's size. The body has the
-    /// file's exact length (a `Content-Length`); each attempt opens the file again.
+    /// file's length when the attempt starts (a `Content-Length`); each attempt opens the file
+    /// again. An attempt during which the file was rewritten in place (modified and not
+    /// longer, or shorter) fails and is retried, so that what arrives is not half of one
+    /// version and half of another; a file that only grew sends its first bytes, as the
+    /// official client does. Timeouts as [`Client::upload`].
     ///
     /// ```no_run
     /// # async fn demo(client: wandb_api::Client) -> Result<(), wandb_api::Error> {
@@ -103,22 +112,26 @@ impl Client {
         headers: &[(String, String)],
         path: &Path,
     ) -> Result<(), Error> {
-        self.put(url, headers, || {
+        let file_error = |source| Error::File {
+            path: path.to_owned(),
+            source,
+        };
+        let len = std::fs::metadata(path).map_err(file_error)?.len();
+        self.put(url, headers, len, || {
             FileBody::open(path)
                 .map(reqwest::Body::wrap)
-                .map_err(|source| Error::File {
-                    path: path.to_owned(),
-                    source,
-                })
+                .map_err(file_error)
         })
         .await
     }
 
-    /// The PUT of an upload, with the body `body` makes for each attempt.
+    /// The PUT of an upload of about `len` bytes, with the body `body` makes for each
+    /// attempt.
     async fn put(
         &self,
         url: &str,
         headers: &[(String, String)],
+        len: u64,
         body: impl Fn() -> Result<reqwest::Body, Error>,
     ) -> Result<(), Error> {
         let headers: Vec<(HeaderName, HeaderValue)> = headers
@@ -144,11 +157,25 @@ impl Client {
             url,
             operation: "upload",
             safety: RetrySafety::Idempotent,
-            policy: self.retry_policy(),
+            policy: transfer_policy(self.retry_policy(), len),
             status_error: upload_error,
         };
         self.send(request, &sending).await?;
         Ok(())
+    }
+}
+
+/// The slowest upload an attempt waits for, in bytes a second: 16 KiB/s (a 2 GiB file may
+/// take 36 hours).
+const MIN_TRANSFER_RATE: u64 = 16 * 1024;
+
+/// `policy` with room in its timeout for `len` bytes at [`MIN_TRANSFER_RATE`].
+fn transfer_policy(policy: RetryPolicy, len: u64) -> RetryPolicy {
+    RetryPolicy {
+        timeout: policy
+            .timeout
+            .saturating_add(Duration::from_secs(len / MIN_TRANSFER_RATE)),
+        ..policy
     }
 }
 
