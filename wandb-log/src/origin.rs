@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::git_info::GitInfo;
+use crate::git_info::{GitInfo, without_credentials};
 use crate::proto::GitRepoRecord;
 
 /// The host, program and git state of a run.
@@ -28,8 +28,7 @@ pub(crate) struct OriginInput<'a> {
     /// Where to look for the repository (`WANDB_GIT_ROOT`, else the current directory);
     /// `None` with `WANDB_DISABLE_GIT`.
     pub(crate) git_root: Option<&'a Path>,
-    /// `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL` (`None` with `WANDB_DISABLE_GIT`): they
-    /// win over the repository's.
+    /// `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL`: they win over the repository's.
     pub(crate) git_commit: Option<String>,
     pub(crate) git_remote: Option<String>,
 }
@@ -42,8 +41,8 @@ impl Origin {
         let commit = input
             .git_commit
             .or_else(|| git.as_ref().and_then(|g| g.commit.clone()));
-        let remote = input
-            .git_remote
+        // A remote from a variable may hold a token (CI sets them): never sent or recorded.
+        let remote = (input.git_remote.as_deref().map(without_credentials))
             .or_else(|| git.as_ref().and_then(|g| g.remote_url.clone()));
         let git = (commit.is_some() || remote.is_some()).then(|| GitRepoRecord {
             remote_url: remote.unwrap_or_default(),
@@ -86,7 +85,7 @@ mod tests {
             host: Some("trainer-7".into()),
             program: Some("train".into()),
             git_root: Some(&dir),
-            git_remote: Some("https://example.com/x.git".into()),
+            git_remote: Some("https://ci:secret-token@example.com/x.git".into()),
             ..OriginInput::default()
         };
         let origin = Origin::resolve(input.clone());
@@ -96,7 +95,10 @@ mod tests {
         );
         let git = origin.git.expect("git");
         assert_eq!(git.commit, "0123456789abcdef0123456789abcdef01234567");
-        assert_eq!(git.remote_url, "https://example.com/x.git");
+        assert_eq!(
+            git.remote_url, "https://ci:@example.com/x.git",
+            "the token is never recorded"
+        );
         let pinned = Origin::resolve(OriginInput {
             git_commit: Some("feedface".into()),
             ..input.clone()
@@ -107,8 +109,16 @@ mod tests {
 
     #[test]
     fn outside_a_repository_there_is_no_git_and_the_program_is_argv0() {
-        let origin = Origin::resolve(OriginInput::default());
-        assert_eq!(origin.git, None);
-        assert!(!origin.program.is_empty(), "argv[0] when not given");
+        let dir =
+            std::env::temp_dir().join(format!("wandb-log-origin-none-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let origin = Origin::resolve(OriginInput {
+            git_root: Some(&dir),
+            ..OriginInput::default()
+        });
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(origin.git, None, "no .git in the folder or above it");
+        let argv0 = std::env::args_os().next().expect("argv[0]");
+        assert_eq!(origin.program, argv0.to_string_lossy());
     }
 }

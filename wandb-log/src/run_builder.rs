@@ -193,7 +193,8 @@ impl RunBuilder {
     /// `WANDB_GIT_ROOT`, `WANDB_GIT_COMMIT` and `WANDB_GIT_REMOTE_URL` are read. The host and
     /// the git remote and commit are also in the run record, and go to W&B with the run
     /// (`upsertBucket`: the runs table's Hostname and Commit), with the program, even when
-    /// the metadata is off (git not with `WANDB_DISABLE_GIT`).
+    /// the metadata is off. `WANDB_DISABLE_GIT` keeps the repository unread (a commit or
+    /// remote given in a variable is still sent, as the official client does).
     ///
     /// ```
     /// let run = wandb_log::Run::builder()
@@ -502,19 +503,21 @@ fn system_settings(
 /// program, git) is resolved here, once, except for a disabled run, which records nothing.
 fn metadata_input(settings: &RunSettings, env: &impl Fn(&str) -> Option<String>) -> MetadataInput {
     let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-    let git = !flag(env, "WANDB_DISABLE_GIT");
-    let git_var = |k: &str| var(k).filter(|_| git);
-    let git_root = git_var("WANDB_GIT_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok().filter(|_| git));
+    // As the official client: `WANDB_DISABLE_GIT` keeps the repository unread; a commit or
+    // remote given in a variable is still the run's.
+    let git_root = (!flag(env, "WANDB_DISABLE_GIT")).then(|| {
+        var("WANDB_GIT_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+    });
     let origin = match settings.mode {
         Mode::Disabled => Origin::default(),
         Mode::Online | Mode::Offline => Origin::resolve(OriginInput {
             host: var("WANDB_HOST"),
             program: var("WANDB_PROGRAM"),
-            git_root: git_root.as_deref(),
-            git_commit: git_var("WANDB_GIT_COMMIT"),
-            git_remote: git_var("WANDB_GIT_REMOTE_URL"),
+            git_root: git_root.flatten().as_deref(),
+            git_commit: var("WANDB_GIT_COMMIT"),
+            git_remote: var("WANDB_GIT_REMOTE_URL"),
         }),
     };
     MetadataInput {

@@ -70,12 +70,53 @@ fn the_run_record_names_the_host_and_the_git_state() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A folder that is a git repository at a known commit.
+fn repository(name: &str) -> std::path::PathBuf {
+    let dir = common::tmp(name);
+    std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
+    std::fs::write(dir.join(".git/HEAD"), format!("{COMMIT}\n")).expect("HEAD");
+    dir
+}
+
 #[test]
-fn with_git_disabled_the_run_record_has_no_git_but_still_its_host() {
-    let (dir, record) = offline("origin-nogit", &[("WANDB_DISABLE_GIT", "true")]);
+fn with_git_disabled_the_repository_is_not_read_but_variables_still_count() {
+    let repo = repository("origin-repo");
+    let root = repo.display().to_string();
+    let (dir, record) = offline(
+        "origin-nogit",
+        &[
+            ("WANDB_DISABLE_GIT", "true"),
+            ("WANDB_GIT_ROOT", &root),
+            ("WANDB_GIT_COMMIT", ""),
+            ("WANDB_GIT_REMOTE_URL", ""),
+        ],
+    );
     assert_eq!(record.host, "vm");
-    assert_eq!(record.git, None);
+    assert_eq!(record.git, None, "the repository was not read");
     std::fs::remove_dir_all(&dir).ok();
+    let (dir, record) = offline(
+        "origin-nogit-vars",
+        &[("WANDB_DISABLE_GIT", "true"), ("WANDB_GIT_ROOT", &root)],
+    );
+    let git = record
+        .git
+        .expect("the variables' git state, as the official client keeps it");
+    assert_eq!(
+        (git.remote_url.as_str(), git.commit.as_str()),
+        (REMOTE, COMMIT)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    let (dir, record) = offline(
+        "origin-repo-read",
+        &[
+            ("WANDB_GIT_ROOT", &root),
+            ("WANDB_GIT_COMMIT", ""),
+            ("WANDB_GIT_REMOTE_URL", ""),
+        ],
+    );
+    assert_eq!(record.git.expect("read from .git").commit, COMMIT);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&repo).ok();
 }
 
 /// The first `UpsertBucket`'s variables.
