@@ -315,14 +315,19 @@ async fn upload(client: &Client, target: &Target, dir: &Path, names: Vec<String>
     let mut results = Vec::new();
     let mut readable = Vec::new();
     for name in names {
-        match std::fs::File::open(dir.join(&name)) {
-            Ok(_) => readable.push(name),
-            Err(e) => results.push((
-                name,
-                Err(Failure::permanent(format!(
-                    "the file is gone from the run's files/ directory or unreadable ({e}); save it again"
-                ))),
-            )),
+        match tokio::fs::metadata(dir.join(&name)).await {
+            Ok(meta) if meta.is_file() => readable.push(name),
+            found => {
+                let why = found
+                    .err()
+                    .map_or("not a file".to_owned(), |e| e.to_string());
+                results.push((
+                    name,
+                    Err(Failure::permanent(format!(
+                        "the file is gone from the run's files/ directory or unreadable ({why}); save it again"
+                    ))),
+                ));
+            }
         }
     }
     if readable.is_empty() {
