@@ -10,6 +10,7 @@ with empty data).
 """
 import json
 import sys
+from urllib.parse import quote
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PROJECT = {"id": "UHJvamVjdDox", "name": "sink", "entity": {"id": "RW50aXR5OjE=", "name": "sink"}}
@@ -26,9 +27,15 @@ def bucket(variables):
 
 
 def run_files(variables, host):
-    files = [{"name": name, "uploadUrl": f"http://{host}/upload/{name}"}
+    files = [{"name": name, "uploadUrl": f"http://{host}/upload/{quote(name)}"}
              for name in variables.get("files", [])]
     return {"data": {"createRunFiles": {"runID": "UnVuOjE=", "uploadHeaders": [], "files": files}}}
+
+
+def say(line):
+    """One stderr line in one write (handler threads must not interleave their lines)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -49,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
             if got == 0:
                 break
             left -= got
-        print(f"put {self.path} bytes={size - left}", file=sys.stderr)
+        say(f"put {self.path} bytes={size - left}")
         self.reply({})
 
     def do_POST(self):
@@ -62,7 +69,7 @@ class Handler(BaseHTTPRequestHandler):
             rows = body.count(b'\\"_step\\":') - (b'"wandb-summary.json"' in body)
             complete = b'"complete":true' in body
             run = self.path.split("/")[-2]
-            print(f"file_stream run={run} rows={rows} complete={complete}", file=sys.stderr)
+            say(f"file_stream run={run} rows={rows} complete={complete}")
             return
         query = json.loads(body)
         text, variables = query.get("query", ""), query.get("variables") or {}
@@ -75,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
         elif "serverInfo" in text:
             self.reply(FEATURES)
         else:
-            print(f"graphql unknown: {text.strip()[:60]!r}", file=sys.stderr)
+            say(f"graphql unknown: {text.strip()[:60]!r}")
             self.reply({"data": {}})
 
     def reply(self, reply):

@@ -4,16 +4,17 @@
 # costs. Prints one JSON line per repeat; the sink's own count of the rows each run received
 # is checked against ROWS. Not part of CI (the official client takes 25-40 s a sync).
 #
-# Usage: scripts/sync-sink.sh VENV_DIR [ROWS] [REPEATS]
-#   VENV_DIR  a venv with the official `wandb` (openwandb's, from ../shared/tools/openwandb/setup.sh)
+# Usage: scripts/sync-sink.sh OPENWANDB_DIR [ROWS] [REPEATS]
+#   OPENWANDB_DIR  the folder whose venv/ has the official `wandb` (set up with
+#                  ../shared/tools/openwandb/setup.sh OPENWANDB_DIR)
 #   ROWS      rows of 10 metrics in each offline run (default 1000000)
 #   REPEATS   syncs of each run, alternating ours and official (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV="$(cd "${1:?usage: scripts/sync-sink.sh VENV_DIR [ROWS] [REPEATS]}" && pwd)/venv"
+VENV="$(cd "${1:?usage: scripts/sync-sink.sh OPENWANDB_DIR [ROWS] [REPEATS]}" && pwd)/venv"
 ROWS="${2:-1000000}"
 REPEATS="${3:-3}"
-[ -x "$VENV/bin/wandb" ] || { echo "no official wandb in $VENV (run ../shared/tools/openwandb/setup.sh DIR)" >&2; exit 2; }
+[ -x "$VENV/bin/wandb" ] || { echo "no official wandb in $VENV (run ../shared/tools/openwandb/setup.sh $1)" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 cargo build -q --release -p wandb-log --example log_rows
@@ -24,6 +25,12 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 python3 scripts/sink-server.py "$PORT" 2> "$WORK/sink.err" &
 SINK=$!
 trap 'kill "$SINK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# Up within 5 s, or the port was taken meanwhile.
+for _ in $(seq 1 50); do
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.1)' "$PORT" 2>/dev/null && break
+  kill -0 "$SINK" 2>/dev/null || { cat "$WORK/sink.err" >&2; echo "the sink did not start on port $PORT" >&2; exit 1; }
+  sleep 0.1
+done
 export WANDB_BASE_URL="http://127.0.0.1:$PORT" WANDB_API_KEY=local0000000000000000000000000000000000000000 WANDB_ENTITY=sink
 export WANDB_ERROR_REPORTING=false WANDB_X_DISABLE_UPDATE_CHECK=true
 
