@@ -77,6 +77,10 @@ enum Command {
         /// are still not sent twice.
         #[arg(long)]
         include_synced: bool,
+        /// Every this many seconds, a line on stderr with the rows sent so far and why the
+        /// upload waits, if it does (0: none).
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        progress: f64,
     },
     /// Write one HTML file with the runs' learning curves, a run table and, for a local
     /// sweep, the parameter charts; it opens in any browser, offline. No account needed.
@@ -123,7 +127,13 @@ fn main() -> ExitCode {
             entity,
             project,
             include_synced,
-        } => sync::sync(&dirs, entity, project, include_synced),
+            progress,
+        } => sync::sync(
+            &dirs,
+            &sync::Target { entity, project },
+            include_synced,
+            progress,
+        ),
         Command::Report(args) => report::run(&args),
     };
     match outcome {

@@ -1,17 +1,25 @@
 //! `wandb-rs sync DIR...`: uploads run directories (offline runs, or online runs whose upload
 //! did not finish) from their `.wandb` logs, as the official `wandb sync` does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::{Outcome, output};
 
-/// Uploads each directory; `entity` and `project` override the logs' (which override
-/// `WANDB_ENTITY` and `WANDB_PROJECT`).
+/// Where to upload: each given one overrides the logs' (which override `WANDB_ENTITY` and
+/// `WANDB_PROJECT`).
+pub(crate) struct Target {
+    pub(crate) entity: Option<String>,
+    pub(crate) project: Option<String>,
+}
+
+/// Uploads each directory to `target`, with a progress line on stderr every `progress`
+/// seconds (none for 0).
 pub(crate) fn sync(
     dirs: &[PathBuf],
-    entity: Option<String>,
-    project: Option<String>,
+    target: &Target,
     include_synced: bool,
+    progress: f64,
 ) -> Outcome {
     let api = match wandb_api::Settings::builder().resolve() {
         Ok(api) => api,
@@ -20,14 +28,15 @@ pub(crate) fn sync(
             return Outcome::IoError;
         }
     };
-    let options = wandb_log::SyncOptions {
-        entity,
-        project,
-        include_synced,
-        ..wandb_log::SyncOptions::default()
-    };
     let mut outcome = Outcome::Ok;
     for dir in dirs {
+        let options = wandb_log::SyncOptions {
+            entity: target.entity.clone(),
+            project: target.project.clone(),
+            include_synced,
+            progress: progress_lines(dir, progress),
+            ..wandb_log::SyncOptions::default()
+        };
         match wandb_log::sync(dir, api.clone(), &options) {
             Ok(r) if r.already_synced => {
                 output::line(&format!(
@@ -63,4 +72,26 @@ pub(crate) fn sync(
         }
     }
     outcome
+}
+
+/// Progress lines for `dir` on stderr every `seconds` (none for 0, or a value that is not a
+/// number of seconds); the last report is left to the summary line.
+fn progress_lines(dir: &Path, seconds: f64) -> Option<wandb_log::SyncProgressFn> {
+    let every = Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())?;
+    let dir = dir.display().to_string();
+    Some(wandb_log::SyncProgressFn::new(every, move |p| {
+        if p.done {
+            return;
+        }
+        let mut line = format!(
+            "{dir}: run {}, {} rows sent, {} read from the log",
+            p.run_id, p.rows_uploaded, p.rows_read
+        );
+        if let Some(why) = &p.waiting {
+            line.push_str(&format!("; waiting to try again: {why}"));
+        }
+        output::error(&line);
+    }))
 }

@@ -1,5 +1,6 @@
 //! `wandb-rs login` and `wandb-rs sweep create|stop|pause|resume|cancel` against a mock W&B.
 
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
@@ -174,14 +175,15 @@ async fn state_commands_send_the_state() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() {
-    let dir = std::env::temp_dir().join(format!("wandb-rs-sync-{}", std::process::id()));
+/// An offline run `run_id` of 10 rows in `team/project`, under a fresh scratch folder
+/// `<name>-<pid>`: `(folder, run directory)`.
+fn offline_run(name: &str, project: &str, run_id: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let run = wandb_log::Run::builder()
         .entity("team")
-        .project("old-project")
-        .id("cli0sync")
+        .project(project)
+        .id(run_id)
         .mode(wandb_log::Mode::Offline)
         .dir(&dir)
         .init_with(|_| None)
@@ -190,19 +192,32 @@ async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() 
         run.log([("loss", f64::from(i))]).expect("log");
     }
     let run_dir = run.finish(0).expect("finish").dir.expect("dir");
-    let server = MockServer::start().await;
-    reply(&server, "UpsertBucket", json!({ "upsertBucket": { "inserted": true, "bucket": {
-        "id": "UnVuOjE=", "name": "cli0sync", "displayName": null, "description": null, "config": null, "sweepName": null,
-        "project": { "id": "UHJvamVjdDox", "name": "new-project", "entity": { "id": "RW50aXR5OjE=", "name": "team" } },
-        "historyLineCount": 0 } } })).await;
+    (dir, run_dir)
+}
+
+/// Answers `UpsertBucket` with run `run_id` in `team/project`, and `RunResumeStatus` with
+/// no such run.
+async fn mount_new_run(server: &MockServer, project: &str, run_id: &str) {
+    let project_json = json!({ "id": "UHJvamVjdDox", "name": project,
+        "entity": { "id": "RW50aXR5OjE=", "name": "team" } });
     reply(
-        &server,
-        "RunResumeStatus",
-        json!({ "model": { "id": "UHJvamVjdDox",
-        "name": "new-project", "entity": { "id": "RW50aXR5OjE=", "name": "team" },
-        "bucket": null } }),
+        server,
+        "UpsertBucket",
+        json!({ "upsertBucket": { "inserted": true, "bucket": {
+        "id": "UnVuOjE=", "name": run_id, "displayName": null, "description": null, "config": null,
+        "sweepName": null, "project": project_json, "historyLineCount": 0 } } }),
     )
     .await;
+    let mut model = project_json;
+    model["bucket"] = Value::Null;
+    reply(server, "RunResumeStatus", json!({ "model": model })).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() {
+    let (dir, run_dir) = offline_run("wandb-rs-sync", "old-project", "cli0sync");
+    let server = MockServer::start().await;
+    mount_new_run(&server, "new-project", "cli0sync").await;
     Mock::given(method("POST"))
         .and(path("/files/team/new-project/cli0sync/file_stream"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
@@ -255,5 +270,58 @@ async fn sync_uploads_an_offline_run_with_the_logs_entity_and_a_given_project() 
     );
     let missing = wandb_rs(&server.uri(), &["sync", "no-such-dir"]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A sync that takes a while says how far it got on stderr, every `--progress` seconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_sync_prints_progress_lines() {
+    let (dir, run_dir) = offline_run("wandb-rs-sync-progress", "proj", "cli0prog");
+    let server = MockServer::start().await;
+    mount_new_run(&server, "proj", "cli0prog").await;
+    // A slow server: each file-stream request is answered after 400 ms.
+    Mock::given(method("POST"))
+        .and(path("/files/team/proj/cli0prog/file_stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({}))
+                .set_delay(std::time::Duration::from_millis(400)),
+        )
+        .mount(&server)
+        .await;
+    let (uri, dir_arg) = (server.uri(), run_dir.display().to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        wandb_rs(&uri, &["sync", &dir_arg, "--progress", "0.05"])
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.lines().any(|l| l.contains("run cli0prog,")
+            && l.contains("rows sent")
+            && l.contains("read from the log")),
+        "progress lines on stderr: {err}"
+    );
+    assert!(
+        text(&out.stdout).contains("run cli0prog, 10 of 10 rows sent"),
+        "{}",
+        text(&out.stdout)
+    );
+    let quiet = wandb_rs(
+        &server.uri(),
+        &[
+            "sync",
+            &run_dir.display().to_string(),
+            "--include-synced",
+            "--progress",
+            "0",
+        ],
+    );
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    assert!(
+        !text(&quiet.stderr).contains("rows sent"),
+        "--progress 0: no lines"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

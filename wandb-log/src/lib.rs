@@ -76,6 +76,7 @@ mod step_stats;
 mod step_window;
 mod summary;
 mod sync;
+mod sync_progress;
 mod system_metrics;
 mod transaction_log;
 mod upload_source;
@@ -101,6 +102,7 @@ pub use step::StepPolicy;
 pub use step_stats::StepStats;
 pub use step_window::StepWindow;
 pub use sync::{SyncOptions, SyncReport, sync};
+pub use sync_progress::{SyncProgress, SyncProgressFn};
 pub use system_metrics::SystemSampler;
 pub use transaction_log::{BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter};
 /// The plain values of rows, configs and table cells (from `wandb-sweep`).

@@ -13,6 +13,7 @@ use wandb_api::{Offsets, RetryPolicy};
 
 use crate::error::Error;
 use crate::proto::RunRecord;
+use crate::sync_progress::{Reporter, SyncProgress, SyncProgressFn};
 use crate::upload_source::UploadSource;
 use crate::uploader::{REQUEST_RETRY, Uploader, upsert_of};
 
@@ -50,6 +51,8 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Sync a log marked synced again (the server's rows are still not sent twice).
     pub include_synced: bool,
+    /// Told where the upload stands every so often, and once at its end (default: none).
+    pub progress: Option<SyncProgressFn>,
 }
 
 impl Default for SyncOptions {
@@ -60,6 +63,7 @@ impl Default for SyncOptions {
             retry: REQUEST_RETRY,
             timeout: Duration::from_secs(7 * 24 * 3600),
             include_synced: false,
+            progress: None,
         }
     }
 }
@@ -182,7 +186,19 @@ fn upload(
     source.skip_events(stored.events);
     let mut up = up.with_stored(stored).with_source(source);
     let deadline = Instant::now() + options.timeout;
-    if let Some(e) = rt.block_on(up.finish(deadline)) {
+    let mut reporter = Reporter::new(options.progress.clone(), Instant::now());
+    let progress = |up: &Uploader| SyncProgress {
+        run_id: run.run_id.clone(),
+        rows_uploaded: up.uploaded,
+        rows_read: up.source().map_or(0, |s| s.rows),
+        waiting: up.waiting().map(str::to_owned),
+        done: false,
+    };
+    let unfinished = rt.block_on(up.finish_with(deadline, |up, now| {
+        reporter.tick(now, || progress(up));
+    }));
+    reporter.done(progress(&up));
+    if let Some(e) = unfinished {
         return Err(Error::Sync(format!(
             "the upload of run `{}` did not finish: {e}",
             run.run_id

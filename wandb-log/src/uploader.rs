@@ -31,6 +31,9 @@ use wandb_api::{
     UpsertedRun, parse_extended_json,
 };
 
+/// The longest time `finish_with` waits on a request in flight before its `tick` again.
+const TICK: Duration = Duration::from_millis(100);
+
 /// The default policy of each request: a few quick retries (the uploader retries later).
 pub(crate) const REQUEST_RETRY: RetryPolicy = RetryPolicy {
     max_retries: 4,
@@ -447,6 +450,21 @@ impl Uploader {
     /// Sends what the log holds up to its exit record, until `deadline`. Returns why the
     /// upload is incomplete, if it is.
     pub(crate) async fn finish(&mut self, deadline: Instant) -> Option<String> {
+        self.finish_with(deadline, |_, _| {}).await
+    }
+
+    /// Why the upload waits: the last transient error while its retry is due.
+    pub(crate) fn waiting(&self) -> Option<&str> {
+        self.retry_at.and(self.error.as_deref())
+    }
+
+    /// As [`Uploader::finish`], showing `tick` the uploader at every turn of its loop (at
+    /// least every [`TICK`], also while a request is in flight).
+    pub(crate) async fn finish_with(
+        &mut self,
+        deadline: Instant,
+        mut tick: impl FnMut(&Uploader, Instant),
+    ) -> Option<String> {
         // Failures before finish must not delay the last attempt.
         let now = Instant::now();
         self.retry_at = self.retry_at.map(|t| t.min(now));
@@ -455,6 +473,7 @@ impl Uploader {
         self.files_give_up = Some(now + deadline.saturating_duration_since(now) / 4 * 3);
         while !self.complete && self.stopped_by.is_none() {
             let now = Instant::now();
+            tick(self, now);
             if now >= deadline {
                 let why = self
                     .error
@@ -470,7 +489,9 @@ impl Uploader {
                 tokio::time::sleep_until(wake.into()).await;
                 continue;
             };
-            match tokio::time::timeout_at(deadline.into(), &mut flight).await {
+            // Back at least every TICK while a request is in flight, for `tick`.
+            let until = deadline.min(now + TICK);
+            match tokio::time::timeout_at(until.into(), &mut flight).await {
                 Ok(answer) => self.on_event(answer.unwrap_or(Event::Lost), Instant::now()),
                 Err(_) => self.flight = Some(flight),
             }

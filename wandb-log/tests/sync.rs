@@ -28,18 +28,23 @@ fn api(base: &str) -> wandb_api::Settings {
         .expect("settings")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_offline_run_arrives_complete() {
-    let dir = tmp("ok");
-    let run = Run::builder()
+/// An offline run `team/proj/sync0001` under `dir`, with `lr` in its config.
+fn offline_run(dir: &std::path::Path) -> Run {
+    Run::builder()
         .project("proj")
         .entity("team")
         .id("sync0001")
         .mode(Mode::Offline)
-        .dir(&dir)
+        .dir(dir)
         .config(&json!({"lr": 0.01}))
         .init_with(|_| None)
-        .expect("init");
+        .expect("init")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offline_run_arrives_complete() {
+    let dir = tmp("ok");
+    let run = offline_run(&dir);
     run.define_metric(MetricDefinition::new("val/*").step_metric("epoch"))
         .expect("define");
     for i in 0..2_500 {
@@ -123,5 +128,67 @@ fn a_directory_without_a_log_says_what_to_give() {
         matches!(&err, Error::Sync(m) if m.contains("no .wandb file")),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A sync waiting for a failing server says so through its progress function, then ends with
+/// a last report of every row sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_tells_rows_sent_and_why_the_upload_waits() {
+    use std::sync::{Arc, Mutex};
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let dir = tmp("progress");
+    let run = offline_run(&dir);
+    for i in 0..1_000 {
+        run.log([("loss", f64::from(i))]).expect("log");
+    }
+    let run_dir = run.finish(0).expect("finish").dir.expect("dir");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/file_stream$"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("overloaded"))
+        .up_to_n_times(6)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    common::mount_upsert(&server, "team", "proj", "sync0001").await;
+    common::mount_resume_status(&server, Value::Null).await;
+    common::mount_file_stream(&server, json!({})).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let options = SyncOptions {
+        retry: wandb_api::RetryPolicy {
+            max_retries: 1,
+            min_wait: std::time::Duration::from_millis(20),
+            max_wait: std::time::Duration::from_millis(40),
+            timeout: std::time::Duration::from_secs(10),
+        },
+        progress: Some(wandb_log::SyncProgressFn::new(
+            std::time::Duration::from_millis(5),
+            move |p| s.lock().expect("lock").push(p.clone()),
+        )),
+        ..SyncOptions::default()
+    };
+    let api = api(&server.uri());
+    let report = tokio::task::spawn_blocking(move || wandb_log::sync(&run_dir, api, &options))
+        .await
+        .expect("join")
+        .expect("sync");
+    assert_eq!(report.rows_uploaded, 1_000);
+    let seen = seen.lock().expect("lock");
+    assert!(
+        seen.iter()
+            .any(|p| p.waiting.as_deref().is_some_and(|w| w.contains("500"))),
+        "a report while the server failed: {seen:?}"
+    );
+    let last = seen.last().expect("a last report");
+    assert!(last.done && last.waiting.is_none(), "{last:?}");
+    assert_eq!(
+        (last.rows_uploaded, last.rows_read, last.run_id.as_str()),
+        (1_000, 1_000, "sync0001")
+    );
+    assert_eq!(seen.iter().filter(|p| p.done).count(), 1);
     std::fs::remove_dir_all(&dir).ok();
 }
