@@ -191,6 +191,7 @@ fn upload(
         run_id: run.run_id.clone(),
         rows_uploaded: up.uploaded,
         rows_read: up.source().map_or(0, |s| s.rows),
+        rows_on_server: stored.history,
         waiting: up.waiting().map(str::to_owned),
         done: false,
     };

@@ -14,8 +14,10 @@ pub struct SyncProgress {
     pub run_id: String,
     /// History rows the server accepted in this sync so far.
     pub rows_uploaded: u64,
-    /// History rows read from the log so far.
+    /// History rows read from the log so far (those the server held already included).
     pub rows_read: u64,
+    /// History rows the server held before this sync (not sent again).
+    pub rows_on_server: u64,
     /// Why the upload waits, while a request that failed for a transient reason (a server
     /// error, a lost connection) waits for its retry.
     pub waiting: Option<String>,
@@ -60,24 +62,26 @@ impl fmt::Debug for SyncProgressFn {
 /// Calls a [`SyncProgressFn`] when its interval has passed.
 pub(crate) struct Reporter {
     report: Option<SyncProgressFn>,
-    next: Instant,
+    /// When the next report is due; `None`: no more before the end (an interval too long
+    /// to add to a time, such as `Duration::MAX`).
+    next: Option<Instant>,
 }
 
 impl Reporter {
     pub(crate) fn new(report: Option<SyncProgressFn>, now: Instant) -> Self {
-        let next = now + report.as_ref().map_or(Duration::ZERO, |r| r.every);
+        let next = report.as_ref().and_then(|r| now.checked_add(r.every));
         Reporter { report, next }
     }
 
-    /// Tells `progress()` when the interval has passed (or at the end, `done`).
+    /// Tells `progress()` when the interval has passed (the last report is [`Reporter::done`]).
     pub(crate) fn tick(&mut self, now: Instant, progress: impl FnOnce() -> SyncProgress) {
-        let Some(report) = &self.report else {
+        let (Some(report), Some(next)) = (&self.report, self.next) else {
             return;
         };
-        if now < self.next {
+        if now < next {
             return;
         }
-        self.next = now + report.every;
+        self.next = now.checked_add(report.every);
         (report.report)(&progress());
     }
 
@@ -100,6 +104,7 @@ mod tests {
             run_id: run.into(),
             rows_uploaded: rows,
             rows_read: rows,
+            rows_on_server: 0,
             waiting: None,
             done: false,
         }
@@ -121,6 +126,19 @@ mod tests {
         let seen = seen.lock().unwrap();
         let rows: Vec<(u64, bool)> = seen.iter().map(|p| (p.rows_uploaded, p.done)).collect();
         assert_eq!(rows, [(2, false), (4, false), (5, true)]);
+    }
+
+    /// An interval too long to add to a time ("never") is no panic: only the last report.
+    #[test]
+    fn an_endless_interval_reports_only_at_the_end() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&seen);
+        let f = SyncProgressFn::new(Duration::MAX, move |p| s.lock().unwrap().push(p.done));
+        let t0 = Instant::now();
+        let mut r = Reporter::new(Some(f), t0);
+        r.tick(t0 + Duration::from_secs(3600), || at("r", 1));
+        r.done(at("r", 2));
+        assert_eq!(*seen.lock().unwrap(), [true]);
     }
 
     #[test]

@@ -31,7 +31,8 @@ use wandb_api::{
     UpsertedRun, parse_extended_json,
 };
 
-/// The longest time `finish_with` waits on a request in flight before its `tick` again.
+/// The longest time `finish_with` waits (on a request in flight, for a retry) before its
+/// `tick` again.
 const TICK: Duration = Duration::from_millis(100);
 
 /// The default policy of each request: a few quick retries (the uploader retries later).
@@ -459,7 +460,7 @@ impl Uploader {
     }
 
     /// As [`Uploader::finish`], showing `tick` the uploader at every turn of its loop (at
-    /// least every [`TICK`], also while a request is in flight).
+    /// least every [`TICK`], also while a request is in flight or a retry waits).
     pub(crate) async fn finish_with(
         &mut self,
         deadline: Instant,
@@ -485,7 +486,8 @@ impl Uploader {
             let Some(mut flight) = self.flight.take() else {
                 // Waiting for a retry, the rate limit, or the end of the log to be written.
                 let soon = now + self.limiter.wait(now).max(Duration::from_millis(5));
-                let wake = self.retry_at.unwrap_or(soon).min(deadline);
+                // Back at least every TICK for `tick`, also during a long backoff.
+                let wake = self.retry_at.unwrap_or(soon).min(deadline).min(now + TICK);
                 tokio::time::sleep_until(wake.into()).await;
                 continue;
             };

@@ -149,7 +149,7 @@ async fn progress_tells_rows_sent_and_why_the_upload_waits() {
     Mock::given(method("POST"))
         .and(path_regex("/file_stream$"))
         .respond_with(ResponseTemplate::new(500).set_body_string("overloaded"))
-        .up_to_n_times(6)
+        .up_to_n_times(2)
         .with_priority(1)
         .mount(&server)
         .await;
@@ -159,14 +159,15 @@ async fn progress_tells_rows_sent_and_why_the_upload_waits() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
     let options = SyncOptions {
+        // Both attempts of the first request fail; it waits 400 ms to be tried again.
         retry: wandb_api::RetryPolicy {
             max_retries: 1,
-            min_wait: std::time::Duration::from_millis(20),
-            max_wait: std::time::Duration::from_millis(40),
+            min_wait: std::time::Duration::from_millis(200),
+            max_wait: std::time::Duration::from_millis(200),
             timeout: std::time::Duration::from_secs(10),
         },
         progress: Some(wandb_log::SyncProgressFn::new(
-            std::time::Duration::from_millis(5),
+            std::time::Duration::from_millis(50),
             move |p| s.lock().expect("lock").push(p.clone()),
         )),
         ..SyncOptions::default()
@@ -178,10 +179,13 @@ async fn progress_tells_rows_sent_and_why_the_upload_waits() {
         .expect("sync");
     assert_eq!(report.rows_uploaded, 1_000);
     let seen = seen.lock().expect("lock");
+    let waiting = seen
+        .iter()
+        .filter(|p| p.waiting.as_deref().is_some_and(|w| w.contains("500")))
+        .count();
     assert!(
-        seen.iter()
-            .any(|p| p.waiting.as_deref().is_some_and(|w| w.contains("500"))),
-        "a report while the server failed: {seen:?}"
+        waiting >= 3,
+        "reports keep coming while the retry waits 400 ms (every 50 ms asked): {seen:?}"
     );
     let last = seen.last().expect("a last report");
     assert!(last.done && last.waiting.is_none(), "{last:?}");
