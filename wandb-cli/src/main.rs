@@ -77,9 +77,9 @@ enum Command {
         /// are still not sent twice.
         #[arg(long)]
         include_synced: bool,
-        /// Every this many seconds, a line on stderr with the rows sent so far and why the
-        /// upload waits, if it does (0: none).
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        /// Every this many seconds (0 to 86400), a line on stderr with the rows sent so far
+        /// and why the upload waits, if it does (0: none).
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = sync::progress_seconds)]
         progress: f64,
     },
     /// Write one HTML file with the runs' learning curves, a run table and, for a local

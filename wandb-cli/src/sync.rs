@@ -74,8 +74,26 @@ pub(crate) fn sync(
     outcome
 }
 
-/// Progress lines for `dir` on stderr every `seconds` (none for 0, or a value that is not a
-/// number of seconds); the last report is left to the summary line.
+/// The longest `--progress` interval: a day.
+const MAX_PROGRESS_SECONDS: f64 = 86_400.0;
+
+/// `--progress`: a number of seconds from 0 (no progress lines) to a day.
+pub(crate) fn progress_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if (0.0..=MAX_PROGRESS_SECONDS).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "{text} seconds: give 0 (no progress lines) to {MAX_PROGRESS_SECONDS} (a day)"
+        ))
+    }
+}
+
+/// Progress lines for `dir` on stderr every `seconds` (none for 0); the last report is left
+/// to the summary line.
 fn progress_lines(dir: &Path, seconds: f64) -> Option<wandb_log::SyncProgressFn> {
     let every = Duration::try_from_secs_f64(seconds)
         .ok()
@@ -89,9 +107,31 @@ fn progress_lines(dir: &Path, seconds: f64) -> Option<wandb_log::SyncProgressFn>
             "{dir}: run {}, {} rows sent, {} read from the log",
             p.run_id, p.rows_uploaded, p.rows_read
         );
+        if p.rows_on_server > 0 {
+            line.push_str(&format!(
+                " ({} held by the server already)",
+                p.rows_on_server
+            ));
+        }
         if let Some(why) = &p.waiting {
             line.push_str(&format!("; waiting to try again: {why}"));
         }
         output::error(&line);
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_takes_seconds_from_zero_to_a_day_and_nothing_else() {
+        assert_eq!(progress_seconds("0"), Ok(0.0));
+        assert_eq!(progress_seconds("0.05"), Ok(0.05));
+        assert_eq!(progress_seconds("86400"), Ok(86_400.0));
+        for bad in ["-1", "86401", "1e19", "nan", "inf", "-inf", "five", ""] {
+            let e = progress_seconds(bad).expect_err(bad);
+            assert!(e.contains("seconds"), "{bad}: {e}");
+        }
+    }
 }

@@ -308,6 +308,20 @@ async fn a_slow_sync_prints_progress_lines() {
         "{}",
         text(&out.stdout)
     );
+    assert!(
+        !text(&out.stdout).contains("read from the log"),
+        "progress goes to stderr only"
+    );
+    let bad = wandb_rs(
+        &server.uri(),
+        &["sync", &run_dir.display().to_string(), "--progress", "nan"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("seconds"),
+        "{}",
+        text(&bad.stderr)
+    );
     let quiet = wandb_rs(
         &server.uri(),
         &[
