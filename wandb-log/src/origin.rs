@@ -107,17 +107,20 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// A fresh `git init`: no commit, no remote, so no git state (whatever folders hold it).
     #[test]
-    fn outside_a_repository_there_is_no_git_and_the_program_is_argv0() {
+    fn a_repository_without_commit_or_remote_is_no_git_and_the_program_is_argv0() {
         let dir =
-            std::env::temp_dir().join(format!("wandb-log-origin-none-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("mkdir");
+            std::env::temp_dir().join(format!("wandb-log-origin-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".git/refs/heads")).expect("mkdir");
+        std::fs::write(dir.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
         let origin = Origin::resolve(OriginInput {
             git_root: Some(&dir),
             ..OriginInput::default()
         });
         std::fs::remove_dir_all(&dir).ok();
-        assert_eq!(origin.git, None, "no .git in the folder or above it");
+        assert_eq!(origin.git, None);
         let argv0 = std::env::args_os().next().expect("argv[0]");
         assert_eq!(origin.program, argv0.to_string_lossy());
     }

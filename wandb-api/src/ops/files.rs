@@ -91,7 +91,9 @@ impl Client {
     /// again. An attempt during which the file was rewritten in place (modified and not
     /// longer, or shorter) fails and is retried, so that what arrives is not half of one
     /// version and half of another; a file that only grew sends its first bytes, as the
-    /// official client does. Timeouts as [`Client::upload`].
+    /// official client does. A rewrite to a larger size in the meantime cannot be told from
+    /// growth and is not caught: write a new file and rename it over the old one (as
+    /// `wandb_log`'s `Run::save` does) to be safe. Timeouts as [`Client::upload`].
     ///
     /// ```no_run
     /// # async fn demo(client: wandb_api::Client) -> Result<(), wandb_api::Error> {
@@ -116,7 +118,7 @@ impl Client {
             path: path.to_owned(),
             source,
         };
-        let len = std::fs::metadata(path).map_err(file_error)?.len();
+        let len = tokio::fs::metadata(path).await.map_err(file_error)?.len();
         self.put(url, headers, len, || {
             FileBody::open(path)
                 .map(reqwest::Body::wrap)
