@@ -64,15 +64,20 @@ async fn upload_urls_then_puts_without_authorization() {
     assert_eq!(puts[0].body, b"lr: 0.1\n");
 }
 
+/// The first PUT (not yet answered by a mock of a higher priority) gets `answer`.
+async fn put_fails_once(server: &MockServer, answer: ResponseTemplate, priority: u8) {
+    Mock::given(method("PUT"))
+        .respond_with(answer)
+        .up_to_n_times(1)
+        .with_priority(priority)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn uploads_retry_server_errors_but_not_client_errors() {
     let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    put_fails_once(&server, ResponseTemplate::new(503), 1).await;
     Mock::given(method("PUT"))
         .and(path("/ok"))
         .respond_with(ResponseTemplate::new(200))
@@ -101,18 +106,13 @@ async fn uploads_follow_the_graphql_retry_rules_and_retry_after() {
     // One loop for both: the same statuses are retried (408 too), Retry-After is honoured
     // (up to max_wait), and the client counts the retries.
     let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(408))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    put_fails_once(&server, ResponseTemplate::new(408), 1).await;
+    put_fails_once(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        2,
+    )
+    .await;
     Mock::given(method("PUT"))
         .respond_with(ResponseTemplate::new(200))
         .with_priority(3)
@@ -147,12 +147,7 @@ fn scratch_file(name: &str, data: &[u8]) -> std::path::PathBuf {
 #[tokio::test]
 async fn a_file_is_streamed_with_its_exact_length_and_sent_whole_again_on_retry() {
     let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    put_fails_once(&server, ResponseTemplate::new(503), 1).await;
     Mock::given(method("PUT"))
         .respond_with(ResponseTemplate::new(200))
         .with_priority(2)

@@ -3,34 +3,17 @@
 //! process's own stdout and stderr (a child process writing 10 MB to each).
 
 use std::io::Write;
-use std::path::Path;
 
 mod common;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
-use wandb_log::proto::record::RecordType;
-use wandb_log::{ConsoleStream, Mode, Run};
-
-/// The `output_raw` records of a run directory: `(stderr, line)`.
-fn output(run_dir: &Path) -> Vec<(bool, String)> {
-    common::records(run_dir)
-        .into_iter()
-        .filter_map(|r| match r.record_type {
-            Some(RecordType::OutputRaw(o)) => Some((o.output_type == 0, o.line)),
-            _ => None,
-        })
-        .collect()
-}
+use wandb_log::{ConsoleStream, Run};
 
 #[test]
 fn console_lines_and_the_write_handle_reach_the_log_and_output_log() {
     let dir = common::tmp("console-lines");
-    let run = Run::builder()
-        .mode(Mode::Offline)
-        .dir(&dir)
-        .init()
-        .expect("init");
+    let run = common::offline_run(&dir);
     run.console("first\nsecond").expect("console");
     run.console_to(ConsoleStream::Stderr, "oops")
         .expect("console");
@@ -45,7 +28,7 @@ fn console_lines_and_the_write_handle_reach_the_log_and_output_log() {
         Err(wandb_log::Error::AlreadyFinished)
     ));
     let run_dir = report.dir.expect("dir");
-    let lines = output(&run_dir);
+    let lines = common::output_lines(&run_dir);
     let expected = [
         (false, "first\n"),
         (false, "second\n"),
@@ -68,11 +51,7 @@ fn console_lines_and_the_write_handle_reach_the_log_and_output_log() {
 #[test]
 fn tracing_events_become_lines_with_level_and_target() {
     let dir = common::tmp("console-tracing");
-    let run = Run::builder()
-        .mode(Mode::Offline)
-        .dir(&dir)
-        .init()
-        .expect("init");
+    let run = common::offline_run(&dir);
     let subscriber =
         tracing_subscriber::registry().with(run.console_layer().max_level(tracing::Level::DEBUG));
     tracing::subscriber::with_default(subscriber, || {
@@ -96,7 +75,7 @@ fn tracing_events_become_lines_with_level_and_target() {
         .expect("join");
     let report = run.finish(0).expect("finish");
     assert_eq!(
-        output(&report.dir.expect("dir")),
+        common::output_lines(&report.dir.expect("dir")),
         [
             (false, " INFO trainer: epoch done epoch=2\n".to_owned()),
             (
@@ -126,14 +105,8 @@ fn strip_timestamp(line: &str) -> (bool, &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn console_and_tracing_lines_stream_as_output_log() {
-    let server = wiremock::MockServer::start().await;
-    common::mount_upsert(&server, "mock-entity", "proj", "cons0001").await;
-    common::mount_file_stream(&server, json!({})).await;
-    common::mount_run_files(&server).await;
-    common::mount_puts(&server).await;
     let dir = common::tmp("console-online");
-    let mut e = common::env(&server.uri(), &dir);
-    e.insert("WANDB_RUN_ID", "cons0001".to_owned());
+    let (server, e) = common::online_run_server("cons0001", &dir).await;
     let report = tokio::task::spawn_blocking(move || {
         let run = Run::builder()
             .init_with(|k| e.get(k).cloned())
@@ -198,11 +171,7 @@ impl wandb_log::IntoRow for TracingRow {
 #[test]
 fn an_event_raised_while_a_row_is_built_is_a_line_not_a_deadlock() {
     let dir = common::tmp("console-reentrant");
-    let run = Run::builder()
-        .mode(Mode::Offline)
-        .dir(&dir)
-        .init()
-        .expect("init");
+    let run = common::offline_run(&dir);
     let (done, finished) = std::sync::mpsc::channel();
     let logging = run.clone();
     std::thread::spawn(move || {
@@ -217,7 +186,7 @@ fn an_event_raised_while_a_row_is_built_is_a_line_not_a_deadlock() {
     assert_eq!(step, 0);
     let report = run.finish(0).expect("finish");
     assert_eq!(
-        output(&report.dir.expect("dir")),
+        common::output_lines(&report.dir.expect("dir")),
         [(false, " INFO trainer: building a row\n".to_owned())]
     );
     std::fs::remove_dir_all(&dir).ok();
@@ -225,14 +194,8 @@ fn an_event_raised_while_a_row_is_built_is_a_line_not_a_deadlock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_console_line_longer_than_a_request_is_cut_and_the_upload_goes_on() {
-    let server = wiremock::MockServer::start().await;
-    common::mount_upsert(&server, "mock-entity", "proj", "cons0002").await;
-    common::mount_file_stream(&server, json!({})).await;
-    common::mount_run_files(&server).await;
-    common::mount_puts(&server).await;
     let dir = common::tmp("console-long");
-    let mut e = common::env(&server.uri(), &dir);
-    e.insert("WANDB_RUN_ID", "cons0002".to_owned());
+    let (server, e) = common::online_run_server("cons0002", &dir).await;
     let long = "x".repeat(11 * 1024 * 1024);
     let report = tokio::task::spawn_blocking(move || {
         let run = Run::builder()
@@ -263,16 +226,12 @@ async fn a_console_line_longer_than_a_request_is_cut_and_the_upload_goes_on() {
 #[test]
 fn a_failed_runs_message_is_console_output_in_the_log_and_output_log() {
     let dir = common::tmp("console-fail");
-    let run = Run::builder()
-        .mode(Mode::Offline)
-        .dir(&dir)
-        .init()
-        .expect("init");
+    let run = common::offline_run(&dir);
     run.console("hello").expect("console");
     let report = run.fail("boom\nat epoch 3").expect("fail");
     let run_dir = report.dir.expect("dir");
     assert_eq!(
-        output(&run_dir),
+        common::output_lines(&run_dir),
         [
             (false, "hello\n".to_owned()),
             (true, "boom\n".to_owned()),

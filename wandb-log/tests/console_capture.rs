@@ -10,7 +10,6 @@ use std::process::Command;
 
 mod common;
 
-use wandb_log::proto::record::RecordType;
 use wandb_log::{Console, Mode, Run};
 
 const CHILD: &str = "WANDB_LOG_CAPTURE_CHILD";
@@ -30,17 +29,6 @@ fn run_dir(root: &Path, id: &str) -> PathBuf {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(id))
         .expect("run dir")
-}
-
-/// `(stderr, line)` of every `output_raw` record.
-fn output(run_dir: &Path) -> Vec<(bool, String)> {
-    common::records(run_dir)
-        .into_iter()
-        .filter_map(|r| match r.record_type {
-            Some(RecordType::OutputRaw(o)) => Some((o.output_type == 0, o.line)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The child's part: a capturing run, the output, a second run that must not capture, finish,
@@ -119,7 +107,7 @@ fn captured_output_reaches_the_terminal_and_the_run_in_order() {
     assert!(stdout.contains("after finish: stdout\n"));
     assert!(stderr.contains("after finish: stderr\n"));
 
-    let lines = output(&run_dir(&root, "capture1"));
+    let lines = common::output_lines(&run_dir(&root, "capture1"));
     let recorded = |stderr: bool, stream: &str| {
         lines
             .iter()
@@ -140,7 +128,7 @@ fn captured_output_reaches_the_terminal_and_the_run_in_order() {
         "output after finish goes to the restored descriptors only"
     );
     assert!(
-        output(&run_dir(&root, "capture2")).is_empty(),
+        common::output_lines(&run_dir(&root, "capture2")).is_empty(),
         "a second run in the process does not capture"
     );
     std::fs::remove_dir_all(&root).ok();
@@ -210,7 +198,7 @@ fn finish_returns_while_a_child_process_holds_the_captured_output() {
     std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
         .expect("read");
     assert!(stdout.contains("finish returned"), "{stdout}");
-    let lines = output(&run_dir(&root, "capture3"));
+    let lines = common::output_lines(&run_dir(&root, "capture3"));
     assert!(
         lines.iter().any(|(_, l)| l == "before finish\n"),
         "{lines:?}"
@@ -253,7 +241,7 @@ fn a_closed_stdout_leaves_the_run_without_capture_not_failed() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    let lines = output(&run_dir(&root, "capture4"));
+    let lines = common::output_lines(&run_dir(&root, "capture4"));
     assert_eq!(lines, [(false, "from Run::console\n".to_owned())]);
     std::fs::remove_dir_all(&root).ok();
 }

@@ -199,15 +199,7 @@ async fn sync_upserts_the_host_and_git_state_of_the_run_record() {
     common::mount_upsert(&server, "team", "proj", "origin01").await;
     common::mount_resume_status(&server, Value::Null).await;
     common::mount_file_stream(&server, json!({})).await;
-    let api = wandb_api::Settings::builder()
-        .base_url(server.uri())
-        .api_key("local-0123456789012345678901234567890123456789")
-        .resolve_with(|_| None, None)
-        .expect("settings");
-    tokio::task::spawn_blocking(move || wandb_log::sync(&run_dir, api, &SyncOptions::default()))
-        .await
-        .expect("join")
-        .expect("sync");
+    common::sync_to(&server, run_dir, SyncOptions::default()).await;
     let ours = upsert_variables(&server).await;
     assert_eq!(
         (&ours["host"], &ours["repo"], &ours["commit"]),

@@ -3,7 +3,7 @@
 //! holding up the run, retried on a 500, reported on a 403 or when the file is gone; `sync`
 //! uploads the files of an offline run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -62,6 +62,41 @@ async fn online(
     })
     .await
     .expect("join")
+}
+
+/// Writes each `(name, bytes, policy)` into `dir` and saves it with an online run of id
+/// `run_id`, which then finishes.
+async fn save_online(
+    server: &MockServer,
+    dir: &Path,
+    run_id: &str,
+    files: &[(&str, &[u8], SavePolicy)],
+) -> FinishReport {
+    let saved: Vec<(PathBuf, SavePolicy)> = files
+        .iter()
+        .map(|(name, bytes, policy)| {
+            std::fs::write(dir.join(name), bytes).expect("write");
+            (dir.join(name), *policy)
+        })
+        .collect();
+    online(server, dir, run_id, move |run| {
+        for (path, policy) in saved {
+            run.save(path, policy).expect("save");
+        }
+    })
+    .await
+}
+
+/// PUTs of `name` answered `status` (`times` times, else always), before any other mock.
+async fn fail_puts(server: &MockServer, name: &str, status: u16, times: Option<u64>) {
+    let mock = Mock::given(method("PUT"))
+        .and(path(format!("/upload/{name}")))
+        .respond_with(ResponseTemplate::new(status).set_body_string("expired"))
+        .with_priority(1);
+    match times {
+        Some(n) => mock.up_to_n_times(n).mount(server).await,
+        None => mock.mount(server).await,
+    }
 }
 
 fn last_stream_body(bodies: &[Value]) -> &Value {
@@ -206,13 +241,8 @@ async fn a_large_saved_file_is_streamed_whole() {
     let data: Vec<u8> = (0..5 * 1024 * 1024 + 4_321)
         .map(|i| (i * 7 % 256) as u8)
         .collect();
-    std::fs::write(dir.join("model.ckpt"), &data).expect("write");
-    let d = dir.clone();
-    let report = online(&server, &dir, "save0005", move |run| {
-        run.save(d.join("model.ckpt"), SavePolicy::End)
-            .expect("save");
-    })
-    .await;
+    let files = [("model.ckpt", data.as_slice(), SavePolicy::End)];
+    let report = save_online(&server, &dir, "save0005", &files).await;
     assert_eq!(report.files_uploaded, ["model.ckpt"]);
     let put = server
         .received_requests()
@@ -232,31 +262,15 @@ async fn a_large_saved_file_is_streamed_whole() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_500_on_a_put_is_retried_and_a_403_is_reported() {
     let server = server("save0002").await;
-    Mock::given(method("PUT"))
-        .and(path("/upload/flaky.txt"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path("/upload/refused.txt"))
-        .respond_with(ResponseTemplate::new(403).set_body_string("expired"))
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    fail_puts(&server, "flaky.txt", 500, Some(1)).await;
+    fail_puts(&server, "refused.txt", 403, None).await;
     common::mount_puts(&server).await;
     let dir = common::tmp("save-errors");
-    std::fs::write(dir.join("flaky.txt"), "flaky").expect("write");
-    std::fs::write(dir.join("refused.txt"), "refused").expect("write");
-    let d = dir.clone();
-    let report = online(&server, &dir, "save0002", move |run| {
-        run.save(d.join("flaky.txt"), SavePolicy::Now)
-            .expect("save");
-        run.save(d.join("refused.txt"), SavePolicy::Now)
-            .expect("save");
-    })
-    .await;
+    let files = [
+        ("flaky.txt", b"flaky".as_slice(), SavePolicy::Now),
+        ("refused.txt", b"refused".as_slice(), SavePolicy::Now),
+    ];
+    let report = save_online(&server, &dir, "save0002", &files).await;
     assert_eq!(report.files_uploaded, ["flaky.txt"]);
     assert_eq!(report.file_errors.len(), 1, "{:?}", report.file_errors);
     let (name, why) = &report.file_errors[0];
@@ -380,19 +394,7 @@ async fn sync_uploads_the_files_of_an_offline_run() {
         .expect("save");
     run.console("a console line").expect("console");
     let run_dir = run.finish(0).expect("finish").dir.expect("dir");
-    let api = wandb_api::Settings::builder()
-        .base_url(server.uri())
-        .api_key("local-0123456789012345678901234567890123456789")
-        .entity("mock-entity")
-        .project("proj")
-        .resolve_with(|_| None, None)
-        .expect("settings");
-    let report = tokio::task::spawn_blocking(move || {
-        wandb_log::sync(&run_dir, api, &SyncOptions::default())
-    })
-    .await
-    .expect("join")
-    .expect("sync");
+    let report = common::sync_to(&server, run_dir, SyncOptions::default()).await;
     assert_eq!(report.exit_code, 0);
     let mut uploaded = report.files_uploaded.clone();
     uploaded.sort();
@@ -449,19 +451,7 @@ async fn sync_uploads_the_file_of_any_files_record_and_reports_a_missing_one() {
     log.exit(0, 1).expect("exit");
     let run_dir = log.dir().to_path_buf();
     drop(log);
-    let api = wandb_api::Settings::builder()
-        .base_url(server.uri())
-        .api_key("local-0123456789012345678901234567890123456789")
-        .entity("mock-entity")
-        .project("proj")
-        .resolve_with(|_| None, None)
-        .expect("settings");
-    let report = tokio::task::spawn_blocking(move || {
-        wandb_log::sync(&run_dir, api, &SyncOptions::default())
-    })
-    .await
-    .expect("join")
-    .expect("sync");
+    let report = common::sync_to(&server, run_dir, SyncOptions::default()).await;
     assert_eq!(report.files_uploaded, ["media/images/sample_0.png"]);
     let refused: Vec<&str> = report.file_errors.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -552,22 +542,15 @@ fn saving_a_file_already_in_the_runs_files_folder_keeps_its_bytes() {
 async fn a_file_failing_past_its_requests_retries_is_tried_again_later() {
     let server = server("save0008").await;
     // More 500s than one attempt's policy retries (3): the file waits, then goes again.
-    Mock::given(method("PUT"))
-        .and(path("/upload/outage.txt"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(5)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    fail_puts(&server, "outage.txt", 500, Some(5)).await;
     common::mount_puts(&server).await;
     let dir = common::tmp("save-outage");
-    std::fs::write(dir.join("outage.txt"), "after the outage").expect("write");
-    let d = dir.clone();
-    let report = online(&server, &dir, "save0008", move |run| {
-        run.save(d.join("outage.txt"), SavePolicy::Now)
-            .expect("save");
-    })
-    .await;
+    let files = [(
+        "outage.txt",
+        b"after the outage".as_slice(),
+        SavePolicy::Now,
+    )];
+    let report = save_online(&server, &dir, "save0008", &files).await;
     assert_eq!(report.files_uploaded, ["outage.txt"]);
     assert!(report.file_errors.is_empty(), "{:?}", report.file_errors);
     let puts: Vec<Vec<u8>> = common::puts(&server)

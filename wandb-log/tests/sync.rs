@@ -53,13 +53,7 @@ async fn an_offline_run_arrives_complete() {
     }
     let run_dir = run.fail("diverged").expect("fail").dir.expect("dir");
     let server = server().await;
-    let api = api(&server.uri());
-    let report = tokio::task::spawn_blocking(move || {
-        wandb_log::sync(&run_dir, api, &SyncOptions::default())
-    })
-    .await
-    .expect("join")
-    .expect("sync");
+    let report = common::sync_to(&server, run_dir, SyncOptions::default()).await;
     assert_eq!(
         (report.rows, report.rows_uploaded, report.exit_code),
         (2_500, 2_500, 1)
@@ -172,11 +166,7 @@ async fn progress_tells_rows_sent_and_why_the_upload_waits() {
         )),
         ..SyncOptions::default()
     };
-    let api = api(&server.uri());
-    let report = tokio::task::spawn_blocking(move || wandb_log::sync(&run_dir, api, &options))
-        .await
-        .expect("join")
-        .expect("sync");
+    let report = common::sync_to(&server, run_dir, options).await;
     assert_eq!(report.rows_uploaded, 1_000);
     let seen = seen.lock().expect("lock");
     let waiting = seen

@@ -165,12 +165,7 @@ pub(crate) fn place(
         *cell = match p.value {
             RowValue::Value(v) => v,
             RowValue::Image(image) => {
-                let path = write(
-                    "images",
-                    &image.sha256()[..20],
-                    image.extension(),
-                    image.bytes(),
-                )?;
+                let path = write_image(&mut write, &image)?;
                 image_value(&image, path)
             }
             RowValue::Images(images) => {
@@ -182,13 +177,7 @@ pub(crate) fn place(
                     );
                 }
                 for image in images.iter().take(MAX_IMAGES) {
-                    let path = write(
-                        "images",
-                        &image.sha256()[..20],
-                        image.extension(),
-                        image.bytes(),
-                    )?;
-                    paths.push(path);
+                    paths.push(write_image(&mut write, image)?);
                 }
                 images_value(&images[..paths.len()], paths)
             }
@@ -201,6 +190,19 @@ pub(crate) fn place(
         };
     }
     Ok(())
+}
+
+/// Writes `image` with `write` (see [`place`]) as `images/…_<sha256[:20]>.<ext>`.
+fn write_image<W>(write: &mut W, image: &Image) -> Result<String, Error>
+where
+    W: FnMut(&str, &str, &str, &[u8]) -> Result<String, Error>,
+{
+    write(
+        "images",
+        &image.sha256()[..20],
+        image.extension(),
+        image.bytes(),
+    )
 }
 
 /// The official client's `image-file` value.

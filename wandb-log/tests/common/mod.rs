@@ -186,3 +186,61 @@ pub(crate) fn records(run_dir: &Path) -> Vec<wandb_log::proto::Record> {
         .collect::<Result<_, _>>()
         .expect("records")
 }
+
+/// `(stderr, line)` of every `output_raw` record of a run directory's log.
+pub(crate) fn output_lines(run_dir: &Path) -> Vec<(bool, String)> {
+    records(run_dir)
+        .into_iter()
+        .filter_map(|r| match r.record_type {
+            Some(wandb_log::proto::record::RecordType::OutputRaw(o)) => {
+                Some((o.output_type == 0, o.line))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// An offline run writing under `dir`, every other setting from the environment.
+pub(crate) fn offline_run(dir: &Path) -> wandb_log::Run {
+    wandb_log::Run::builder()
+        .mode(wandb_log::Mode::Offline)
+        .dir(dir)
+        .init()
+        .expect("init")
+}
+
+/// `wandb_log::sync` of `run_dir` to the mock at `server` (entity `mock-entity`, project
+/// `proj` unless the log names its own), off the async runtime.
+pub(crate) async fn sync_to(
+    server: &MockServer,
+    run_dir: PathBuf,
+    options: wandb_log::SyncOptions,
+) -> wandb_log::SyncReport {
+    let api = wandb_api::Settings::builder()
+        .base_url(server.uri())
+        .api_key("local-0123456789012345678901234567890123456789")
+        .entity("mock-entity")
+        .project("proj")
+        .resolve_with(|_| None, None)
+        .expect("settings");
+    tokio::task::spawn_blocking(move || wandb_log::sync(&run_dir, api, &options))
+        .await
+        .expect("join")
+        .expect("sync")
+}
+
+/// A mock W&B for an online run `run_id` in `mock-entity/proj` that accepts its file stream
+/// and its files; and the run's environment with files under `dir`.
+pub(crate) async fn online_run_server(
+    run_id: &str,
+    dir: &Path,
+) -> (MockServer, HashMap<&'static str, String>) {
+    let server = MockServer::start().await;
+    mount_upsert(&server, "mock-entity", "proj", run_id).await;
+    mount_file_stream(&server, json!({})).await;
+    mount_run_files(&server).await;
+    mount_puts(&server).await;
+    let mut e = env(&server.uri(), dir);
+    e.insert("WANDB_RUN_ID", run_id.to_owned());
+    (server, e)
+}
