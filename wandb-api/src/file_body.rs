@@ -48,6 +48,11 @@ impl FileBody {
         })
     }
 
+    /// The body's length: the file's when it was opened.
+    pub(crate) fn size(&self) -> u64 {
+        self.len
+    }
+
     /// Whether the file was rewritten since it was opened: shorter now, or modified and not
     /// longer (a file that only grew keeps the bytes read, its first `len`).
     fn rewritten(&self) -> io::Result<bool> {

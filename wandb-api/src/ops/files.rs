@@ -118,11 +118,20 @@ impl Client {
             path: path.to_owned(),
             source,
         };
-        let len = tokio::fs::metadata(path).await.map_err(file_error)?.len();
+        // The first attempt's body gives the length; a retry opens the file again.
+        let first = FileBody::open(path).map_err(file_error)?;
+        let len = first.size();
+        let first = std::sync::Mutex::new(Some(first));
         self.put(url, headers, len, || {
-            FileBody::open(path)
-                .map(reqwest::Body::wrap)
-                .map_err(file_error)
+            let first = first
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let body = match first {
+                Some(body) => body,
+                None => FileBody::open(path).map_err(file_error)?,
+            };
+            Ok(reqwest::Body::wrap(body))
         })
         .await
     }
