@@ -9,12 +9,13 @@
 //! file that fails for a transient reason (5xx, rate limit, lost connection) is tried again
 //! with backoff (up to a minute apart) while the run lives, one refused for good is reported;
 //! a name outside `files/` is never read.
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indexmap::{IndexMap, IndexSet};
+use tokio::sync::oneshot;
 use wandb_api::Client;
 
 use crate::error_class::{ErrorClass, classify};
@@ -80,9 +81,8 @@ pub(crate) struct FileUploads {
     live: HashMap<String, Option<Instant>>,
     /// `Live` names that changed and wait for their interval.
     changed: HashSet<String>,
-    /// Results of the batch in flight, when it is over.
-    done: Arc<Mutex<Option<Vec<Done>>>>,
-    in_flight: bool,
+    /// The batch in flight: its results, when it is over.
+    flight: Option<oneshot::Receiver<Vec<Done>>>,
     ended: bool,
     /// Names uploaded, in order (each once).
     uploaded: IndexSet<String>,
@@ -103,8 +103,7 @@ impl FileUploads {
             at_end: IndexSet::new(),
             live: HashMap::new(),
             changed: HashSet::new(),
-            done: Arc::new(Mutex::new(None)),
-            in_flight: false,
+            flight: None,
             ended: false,
             uploaded: IndexSet::new(),
             unreported: IndexSet::new(),
@@ -166,16 +165,11 @@ impl FileUploads {
 
     /// Takes the results of a finished batch and starts the next one when files are due.
     pub(crate) fn poll(&mut self, client: &Client, now: Instant) {
-        if self.in_flight {
-            let Some(results) = self
-                .done
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take()
-            else {
+        if let Some(flight) = &mut self.flight {
+            let Ok(results) = flight.try_recv() else {
                 return;
             };
-            self.in_flight = false;
+            self.flight = None;
             self.record(results, now);
         }
         let due: Vec<String> = self
@@ -211,11 +205,11 @@ impl FileUploads {
             .queue
             .drain(..self.queue.len().min(MAX_BATCH))
             .collect();
-        self.in_flight = true;
-        let (client, dir, done) = (client.clone(), self.dir.clone(), Arc::clone(&self.done));
+        let (done, flight) = oneshot::channel();
+        self.flight = Some(flight);
+        let (client, dir) = (client.clone(), self.dir.clone());
         tokio::spawn(async move {
-            let results = upload(&client, &target, &dir, names).await;
-            *done.lock().unwrap_or_else(PoisonError::into_inner) = Some(results);
+            let _gone = done.send(upload(&client, &target, &dir, names).await);
         });
     }
 
@@ -253,7 +247,7 @@ impl FileUploads {
     pub(crate) fn settled(&self) -> bool {
         self.ended
             && self.queue.is_empty()
-            && !self.in_flight
+            && self.flight.is_none()
             && self.changed.is_empty()
             && self.retry.is_empty()
     }
@@ -287,7 +281,7 @@ impl FileUploads {
                     .to_owned(),
             ));
         }
-        if self.in_flight {
+        if self.flight.is_some() {
             failed.push((
                 "(files being uploaded)".to_owned(),
                 "the upload did not end before the finish timeout".to_owned(),

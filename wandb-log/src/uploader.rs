@@ -300,21 +300,20 @@ impl Uploader {
             return;
         }
         let config = self.upsert.config.get_or_insert_with(Map::new);
-        let wandb = config
+        // `_wandb` is only ever written here (the log's own is left out of the upsert).
+        let Json::Object(wandb) = config
             .entry("_wandb")
-            .or_insert_with(|| Json::Object(Map::new()));
-        if !wandb.is_object() {
-            *wandb = Json::Object(Map::new());
+            .or_insert_with(|| Json::Object(Map::new()))
+        else {
+            return;
+        };
+        if let Some(metrics) = metrics {
+            wandb.insert("m".into(), metrics);
         }
-        if let Json::Object(wandb) = wandb {
-            if let Some(metrics) = metrics {
-                wandb.insert("m".into(), metrics);
-            }
-            if let Some((writer, metadata)) = environment {
-                let mut e = Map::new();
-                e.insert(writer, metadata);
-                wandb.insert("e".into(), Json::Object(e));
-            }
+        if let Some((writer, metadata)) = environment {
+            let mut e = Map::new();
+            e.insert(writer, metadata);
+            wandb.insert("e".into(), Json::Object(e));
         }
         self.config_changed = true;
     }
