@@ -19,9 +19,7 @@ use crate::offline_run::{civil_from_days, timestamp};
 use crate::origin::Origin;
 use crate::proto::files_item::{FileType, PolicyType};
 use crate::proto::record::RecordType;
-use crate::proto::{
-    CpuInfo, DiskInfo, EnvironmentRecord, FilesItem, FilesRecord, MemoryInfo, Record, Timestamp,
-};
+use crate::proto::{CpuInfo, DiskInfo, EnvironmentRecord, FilesItem, MemoryInfo, Timestamp};
 
 /// The name of the metadata file in the run's `files/`.
 pub(crate) const METADATA_FILE: &str = "wandb-metadata.json";
@@ -314,26 +312,16 @@ pub(crate) fn slurm_vars() -> Vec<(String, String)> {
 /// and a `files` record that names it for upload.
 pub(crate) fn write(log: &mut OfflineRun, env: &Environment) -> io::Result<()> {
     for record in [&env.context, &env.resources] {
-        let record = Record {
-            record_type: Some(RecordType::Environment(record.clone())),
-            ..Record::default()
-        };
-        log.write_payload(&record.encode_to_vec())?;
+        log.record(RecordType::Environment(record.clone()))?;
     }
     let mut json = env.metadata_json();
     json.push('\n');
     std::fs::write(log.dir().join("files").join(METADATA_FILE), json)?;
-    let files = Record {
-        record_type: Some(RecordType::Files(FilesRecord {
-            files: vec![FilesItem {
-                path: METADATA_FILE.to_owned(),
-                policy: PolicyType::Now.into(),
-                r#type: FileType::Wandb.into(),
-            }],
-        })),
-        ..Record::default()
-    };
-    log.write_payload(&files.encode_to_vec())
+    log.files(vec![FilesItem {
+        path: METADATA_FILE.to_owned(),
+        policy: PolicyType::Now.into(),
+        r#type: FileType::Wandb.into(),
+    }])
 }
 
 #[cfg(test)]

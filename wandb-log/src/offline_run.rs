@@ -46,10 +46,8 @@ pub struct RunInfo {
     pub config: Value,
     /// The machine's host name.
     pub host: Option<String>,
-    /// The git remote URL of the code (credentials removed).
-    pub git_remote: Option<String>,
-    /// The git commit of the code.
-    pub git_commit: Option<String>,
+    /// The git remote URL (credentials removed) and commit of the code.
+    pub git: Option<GitRepoRecord>,
 }
 
 /// An offline run being written: a `.wandb` log in its own directory.
@@ -158,16 +156,15 @@ impl OfflineRun {
     /// A `files` record for a media file the run wrote (`path` under its `files/`), with
     /// the policy the official client gives media files (`now`: uploaded right away).
     pub(crate) fn media_file(&mut self, path: String) -> io::Result<()> {
-        self.record(RecordType::Files(FilesRecord {
-            files: vec![FilesItem {
-                path,
-                policy: PolicyType::Now.into(),
-                r#type: FileType::Other.into(),
-            }],
-        }))
+        self.files(vec![FilesItem {
+            path,
+            policy: PolicyType::Now.into(),
+            r#type: FileType::Other.into(),
+        }])
     }
 
-    fn record(&mut self, record_type: RecordType) -> io::Result<()> {
+    /// Writes a record of `record_type`.
+    pub(crate) fn record(&mut self, record_type: RecordType) -> io::Result<()> {
         let record = Record {
             record_type: Some(record_type),
             ..Record::default()
@@ -340,10 +337,7 @@ pub(crate) fn run_record(info: &RunInfo, start: i64) -> RunRecord {
             nanos: 0,
         }),
         host: text(&info.host),
-        git: (info.git_remote.is_some() || info.git_commit.is_some()).then(|| GitRepoRecord {
-            remote_url: text(&info.git_remote),
-            commit: text(&info.git_commit),
-        }),
+        git: info.git.clone(),
         ..RunRecord::default()
     }
 }
@@ -360,6 +354,13 @@ pub(crate) fn timestamp(unix: f64) -> Timestamp {
         seconds,
         nanos: nanos.clamp(0, 999_999_999),
     }
+}
+
+/// A protobuf timestamp as Unix seconds (the reverse of [`timestamp`]).
+pub(crate) fn unix_seconds(t: &Timestamp) -> f64 {
+    #[expect(clippy::cast_precision_loss, reason = "Unix seconds as a float")]
+    let seconds = t.seconds as f64;
+    seconds + f64::from(t.nanos) / 1e9
 }
 
 /// A console line as the file stream sends it: `[ERROR ]YYYY-MM-DDTHH:MM:SS.ffffff <text>`

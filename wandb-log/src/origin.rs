@@ -38,12 +38,14 @@ impl Origin {
     /// name when they are not given.
     pub(crate) fn resolve(input: OriginInput<'_>) -> Origin {
         let git = input.git_root.and_then(GitInfo::discover);
-        let commit = input
-            .git_commit
-            .or_else(|| git.as_ref().and_then(|g| g.commit.clone()));
+        let known = |s: &String| !s.is_empty();
+        let commit = (input.git_commit)
+            .or_else(|| git.as_ref().and_then(|g| g.commit.clone()))
+            .filter(known);
         // A remote from a variable may hold a token (CI sets them): never sent or recorded.
         let remote = (input.git_remote.as_deref().map(without_credentials))
-            .or_else(|| git.as_ref().and_then(|g| g.remote_url.clone()));
+            .or_else(|| git.as_ref().and_then(|g| g.remote_url.clone()))
+            .filter(known);
         let git = (commit.is_some() || remote.is_some()).then(|| GitRepoRecord {
             remote_url: remote.unwrap_or_default(),
             commit: commit.unwrap_or_default(),

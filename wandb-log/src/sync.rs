@@ -182,8 +182,7 @@ fn upload(
         events: s.events_line_count,
         output: s.log_line_count,
     });
-    source.skip(stored.history, stored.output);
-    source.skip_events(stored.events);
+    source.skip(stored);
     let mut up = up.with_stored(stored).with_source(source);
     let deadline = Instant::now() + options.timeout;
     let mut reporter = Reporter::new(options.progress.clone(), Instant::now());

@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 
-use prost::Message as _;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
@@ -35,7 +34,7 @@ use crate::gpu::Gpus;
 use crate::metadata::{Environment, MetadataInput, Resources};
 use crate::offline_run::OfflineRun;
 use crate::proto::record::RecordType;
-use crate::proto::{Record, StatsItem, StatsRecord};
+use crate::proto::{StatsItem, StatsRecord};
 use crate::writer::Message;
 
 /// The official client's sampling interval.
@@ -53,16 +52,6 @@ pub(crate) struct SystemSettings {
     /// Record the run's metadata (`environment` records, `wandb-metadata.json`).
     pub(crate) metadata: bool,
     pub(crate) interval: Duration,
-}
-
-impl Default for SystemSettings {
-    fn default() -> Self {
-        SystemSettings {
-            stats: true,
-            metadata: true,
-            interval: DEFAULT_INTERVAL,
-        }
-    }
 }
 
 /// Where samples come from.
@@ -153,11 +142,7 @@ pub(crate) fn stats_record(items: &[(String, f64)], unix: f64) -> StatsRecord {
 /// A `stats` record as a `wandb-events.jsonl` line: `{"_wandb":true,"_timestamp":…,
 /// "_runtime":…,"system.<key>":…}`, the runtime counted from `start` (Unix seconds).
 pub(crate) fn events_line(record: &StatsRecord, start: f64) -> String {
-    let ts = record.timestamp.as_ref().map_or(0.0, |t| {
-        #[expect(clippy::cast_precision_loss, reason = "Unix seconds as a float")]
-        let s = t.seconds as f64;
-        s + f64::from(t.nanos) / 1e9
-    });
+    let ts = (record.timestamp.as_ref()).map_or(0.0, crate::offline_run::unix_seconds);
     let runtime = (ts - start).max(0.0);
     let mut line = String::with_capacity(64 + record.item.len() * 40);
     line.push_str("{\"_wandb\":true,\"_timestamp\":");
@@ -180,11 +165,7 @@ pub(crate) fn events_line(record: &StatsRecord, start: f64) -> String {
 
 /// Writes a sample to the run's log.
 pub(crate) fn write(log: &mut OfflineRun, stats: StatsRecord) -> std::io::Result<()> {
-    let record = Record {
-        record_type: Some(RecordType::Stats(stats)),
-        ..Record::default()
-    };
-    log.write_payload(&record.encode_to_vec())
+    log.record(RecordType::Stats(stats))
 }
 
 /// The machine and this process, measured with `sysinfo`, the cgroup's limits and NVML.

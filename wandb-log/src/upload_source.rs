@@ -9,12 +9,12 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 use prost::Message;
-use wandb_api::{Chunk, parse_extended_json, to_extended_json};
+use wandb_api::{Chunk, Offsets, parse_extended_json, to_extended_json};
 use wandb_sweep::Value;
 
 use crate::history_record::RowEncoder;
 use crate::metric::MetricDefinition;
-use crate::offline_run::console_line;
+use crate::offline_run::{console_line, unix_seconds};
 use crate::proto::output_raw_record::OutputType;
 use crate::proto::record::RecordType;
 use crate::proto::{EnvironmentRecord, FilesItem, HistoryRecord, Record, RunRecord, StatsRecord};
@@ -111,15 +111,12 @@ impl UploadSource {
         })
     }
 
-    /// Skips the first `history` and `output` lines of the log: the server holds them.
-    pub(crate) fn skip(&mut self, history: u64, output: u64) {
-        self.skip_history = history;
-        self.skip_output = output;
-    }
-
-    /// Skips the first `events` system-metric lines of the log: the server holds them.
-    pub(crate) fn skip_events(&mut self, events: u64) {
-        self.skip_events = events;
+    /// Skips the first history, console and system-metric lines of the log: the server
+    /// holds `held` of each.
+    pub(crate) fn skip(&mut self, held: Offsets) {
+        self.skip_history = held.history;
+        self.skip_output = held.output;
+        self.skip_events = held.events;
     }
 
     /// Reads until the run record is known (sync needs it before creating the run).
@@ -303,9 +300,7 @@ impl UploadSource {
             }
             RecordType::OutputRaw(o) => {
                 let stderr = o.output_type == i32::from(OutputType::Stderr);
-                let ts = o
-                    .timestamp
-                    .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9);
+                let ts = o.timestamp.as_ref().map_or(0.0, unix_seconds);
                 self.add_output(stderr, &o.line, ts, batch);
             }
             RecordType::Files(f) => self.files.extend(f.files),
@@ -340,7 +335,7 @@ impl UploadSource {
             .run
             .as_ref()
             .and_then(|r| r.start_time.as_ref())
-            .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9);
+            .map_or(0.0, unix_seconds);
         let line = crate::system_metrics::events_line(stats, start);
         if line.len() <= MAX_LINE_BYTES {
             batch.bytes += line.len() + 8;

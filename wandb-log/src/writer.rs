@@ -133,6 +133,8 @@ struct Writer {
     saved: SavedFiles,
     /// `files/output.log`: the console text, once there is some.
     output_log: Option<io::BufWriter<std::fs::File>>,
+    /// The run's `files/`.
+    files_dir: PathBuf,
 }
 
 /// Starts the writer: creates the run directory and the thread (the run is created on the
@@ -198,6 +200,7 @@ pub(crate) fn spawn(
         summarised: 0,
         saved: SavedFiles::default(),
         output_log: None,
+        files_dir: dir.join("files"),
     };
     let handle = std::thread::Builder::new()
         .name("wandb-writer".into())
@@ -218,8 +221,6 @@ impl Drop for CloseOnExit {
 }
 
 fn run_info(settings: &RunSettings, config: &Value, origin: &Origin) -> RunInfo {
-    let git = origin.git.as_ref();
-    let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     RunInfo {
         run_id: settings.run_id.clone(),
         entity: settings.entity.clone(),
@@ -231,9 +232,8 @@ fn run_info(settings: &RunSettings, config: &Value, origin: &Origin) -> RunInfo 
         tags: settings.tags.clone(),
         sweep_id: settings.sweep_id.clone(),
         config: config.clone(),
-        host: text(&origin.host),
-        git_remote: git.and_then(|g| text(&g.remote_url)),
-        git_commit: git.and_then(|g| text(&g.commit)),
+        host: Some(origin.host.clone()).filter(|h| !h.is_empty()),
+        git: origin.git.clone(),
     }
 }
 
@@ -341,7 +341,7 @@ impl Writer {
             self.keep(|w| w.log.output(line.stderr, &line.text, line.timestamp));
         }
         if self.output_log.is_none() {
-            let path = self.log.dir().join("files").join(OUTPUT_LOG);
+            let path = self.files_dir.join(OUTPUT_LOG);
             match std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -372,8 +372,7 @@ impl Writer {
 
     /// Copies the `Live` files that changed, for their upload.
     fn live_files(&mut self) {
-        let files_dir = self.log.dir().join("files");
-        for name in self.saved.changed(&files_dir, Instant::now()) {
+        for name in self.saved.changed(&self.files_dir, Instant::now()) {
             if let Some(up) = &mut self.upload {
                 up.file_changed(&name);
             }
@@ -445,7 +444,7 @@ impl Writer {
             self.keep(|_| flushed);
         }
         // The last version of the `End` and `Live` files, before the exit record.
-        self.saved.copy_final(&self.log.dir().join("files"));
+        self.saved.copy_final(&self.files_dir);
         self.keep(|w| w.log.exit(f.exit_code, f.runtime));
         self.log.flush()?;
         if let Some(failure) = &self.failed {
