@@ -481,7 +481,11 @@ impl Uploader {
                     .unwrap_or("the server did not answer in time");
                 return Some(format!("the upload did not finish in time ({why})"));
             }
-            self.start_due(now, true);
+            // Not while a request is in flight (back early for `tick` only): the next
+            // request is read once this one is answered, so a sync holds one request's lines.
+            if self.flight.is_none() {
+                self.start_due(now, true);
+            }
             let Some(mut flight) = self.flight.take() else {
                 // Waiting for a retry, the rate limit, or the end of the log to be written.
                 let soon = now + self.limiter.wait(now).max(Duration::from_millis(5));
